@@ -1,0 +1,289 @@
+//! API clients: identifiers, names, validation of what an administrator submits.
+
+use std::fmt;
+
+use super::hex;
+use super::scope::{ScopeError, ScopeSet};
+use super::secret::SecretHash;
+use crate::clock::{Rng, UnixTime, random_bytes};
+use crate::config::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
+
+pub const CLIENT_ID_PREFIX: &str = "tgc_";
+pub const MAX_NAME_LEN: usize = 100;
+pub const MAX_DESCRIPTION_LEN: usize = 1000;
+
+/// A client identifier: 1 to 128 characters from the URL-unreserved set, so it needs no
+/// escaping in paths, forms or HTTP Basic credentials.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(s: &str) -> Result<ClientId, FieldError> {
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
+        if ok {
+            Ok(ClientId(s.to_owned()))
+        } else {
+            Err(FieldError::new(
+                "client_id",
+                "use 1 to 128 characters from A-Z a-z 0-9 . _ ~ -",
+            ))
+        }
+    }
+
+    /// `tgc_` + 96 random bits in hex.
+    pub fn generate(rng: &dyn Rng) -> ClientId {
+        ClientId(format!(
+            "{CLIENT_ID_PREFIX}{}",
+            hex(&random_bytes::<12>(rng))
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Identifies one of a client's secrets without revealing it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SecretId(String);
+
+impl SecretId {
+    pub fn generate(rng: &dyn Rng) -> SecretId {
+        SecretId(format!("sec_{}", hex(&random_bytes::<8>(rng))))
+    }
+
+    pub fn from_stored(s: String) -> SecretId {
+        SecretId(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One field the administrator got wrong, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A client's unique, human-readable name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientName(String);
+
+impl ClientName {
+    pub fn parse(s: &str) -> Result<ClientName, FieldError> {
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
+            return Err(FieldError::new("name", "must not be empty"));
+        }
+        if trimmed.chars().count() > MAX_NAME_LEN {
+            return Err(FieldError::new(
+                "name",
+                format!("must be at most {MAX_NAME_LEN} characters"),
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "name",
+                "must not contain control characters",
+            ));
+        }
+        Ok(ClientName(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(s: &str) -> Result<Description, FieldError> {
+        if s.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(FieldError::new(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+            ));
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(FieldError::new(
+                "description",
+                "must not contain control characters other than newlines",
+            ));
+        }
+        Ok(Description(s.trim().to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Per-client access token lifetime, in seconds.
+pub fn parse_token_lifetime(secs: u64) -> Result<u64, FieldError> {
+    if (MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(FieldError::new(
+            "access_token_lifetime",
+            format!("must be between {MIN_TOKEN_LIFETIME} and {MAX_TOKEN_LIFETIME} seconds"),
+        ))
+    }
+}
+
+pub fn parse_scopes(items: &[String]) -> Result<ScopeSet, FieldError> {
+    for (i, item) in items.iter().enumerate() {
+        if let Err(e) = super::scope::Scope::parse(item) {
+            return Err(FieldError::new(format!("scopes[{i}]"), e.to_string()));
+        }
+    }
+    ScopeSet::parse_list(items).map_err(|e: ScopeError| FieldError::new("scopes", e.to_string()))
+}
+
+/// A stored client secret: its hash and lifecycle, never the secret itself.
+#[derive(Clone, Debug)]
+pub struct SecretInfo {
+    pub id: SecretId,
+    pub hash: SecretHash,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl SecretInfo {
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// An API client as stored.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: ClientName,
+    pub description: Description,
+    pub scopes: ScopeSet,
+    pub access_token_lifetime: Option<u64>,
+    pub secrets: Vec<SecretInfo>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// What an administrator submits to create a client, validated.
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    pub name: ClientName,
+    pub description: Description,
+    pub scopes: ScopeSet,
+    pub access_token_lifetime: Option<u64>,
+}
+
+/// A partial update; `None` leaves a field as it is. The lifetime is doubly optional so it
+/// can be cleared back to the server default.
+#[derive(Clone, Debug, Default)]
+pub struct ClientPatch {
+    pub name: Option<ClientName>,
+    pub description: Option<Description>,
+    pub scopes: Option<ScopeSet>,
+    pub access_token_lifetime: Option<Option<u64>>,
+}
+
+impl ClientPatch {
+    pub fn apply(&self, client: &mut Client, now: UnixTime) {
+        if let Some(name) = &self.name {
+            client.name = name.clone();
+        }
+        if let Some(d) = &self.description {
+            client.description = d.clone();
+        }
+        if let Some(s) = &self.scopes {
+            client.scopes = s.clone();
+        }
+        if let Some(l) = self.access_token_lifetime {
+            client.access_token_lifetime = l;
+        }
+        client.updated_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemRng;
+
+    #[test]
+    fn client_ids() {
+        let id = ClientId::generate(&SystemRng);
+        assert!(id.as_str().starts_with("tgc_"));
+        assert_eq!(id.as_str().len(), 4 + 24);
+        assert!(ClientId::parse(id.as_str()).is_ok());
+        for bad in ["", "a:b", "a b", "é", &"a".repeat(129)] {
+            assert!(ClientId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(ClientName::parse("  SCIM  ").unwrap().as_str(), "SCIM");
+        assert!(ClientName::parse("   ").is_err());
+        assert!(ClientName::parse("a\u{0}b").is_err());
+        assert!(ClientName::parse(&"é".repeat(100)).is_ok());
+        assert!(ClientName::parse(&"é".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn descriptions_allow_newlines_only() {
+        assert!(Description::parse("line one\nline two").is_ok());
+        assert!(Description::parse("bell\u{7}").is_err());
+        assert!(Description::parse(&"d".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn scope_errors_point_at_the_item() {
+        let err = parse_scopes(&["ok".into(), "not ok".into()]).unwrap_err();
+        assert_eq!(err.field, "scopes[1]");
+    }
+
+    #[test]
+    fn secret_expiry_is_exclusive() {
+        let s = SecretInfo {
+            id: SecretId::from_stored("sec_1".into()),
+            hash: SecretHash([0; 32]),
+            created_at: UnixTime(0),
+            expires_at: Some(UnixTime(100)),
+            last_used_at: None,
+        };
+        assert!(s.is_live(UnixTime(99)));
+        assert!(!s.is_live(UnixTime(100)));
+    }
+
+    #[test]
+    fn token_lifetime_bounds() {
+        assert!(parse_token_lifetime(59).is_err());
+        assert!(parse_token_lifetime(60).is_ok());
+        assert!(parse_token_lifetime(86_400).is_ok());
+        assert!(parse_token_lifetime(86_401).is_err());
+    }
+}

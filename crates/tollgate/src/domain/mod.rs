@@ -1,0 +1,17 @@
+//! The domain: clients, scopes, secrets and access tokens. Nothing here knows of HTTP.
+
+pub mod client;
+pub mod scope;
+pub mod secret;
+pub mod token;
+
+/// Lowercase hexadecimal, used for identifiers and secrets.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}

@@ -1,0 +1,106 @@
+//! The admin API under `/admin/v1`: JSON, bearer-authorized with `tollgate:admin`, errors as
+//! RFC 9457 problem details, described by an OpenAPI 3.1 document generated from this code.
+
+pub mod auth;
+pub mod clients;
+pub mod json;
+pub mod problem;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::AppState;
+
+/// Largest admin request body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clients", post(clients::create).get(clients::list))
+        .route(
+            "/clients/{client_id}",
+            get(clients::get)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route("/clients/{client_id}/secrets", post(clients::add_secret))
+        .route(
+            "/clients/{client_id}/secrets/{secret_id}",
+            delete(clients::remove_secret),
+        )
+        .route("/openapi.json", get(openapi_json))
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Tollgate admin API",
+        description = "Manage the API clients of a Tollgate authorization server. Every \
+            operation needs `Authorization: Bearer <token>` with a token from Tollgate's own \
+            token endpoint carrying the scope `tollgate:admin`. Errors are RFC 9457 problem \
+            details (`application/problem+json`).",
+    ),
+    servers((url = "/admin/v1")),
+    paths(
+        clients::create,
+        clients::list,
+        clients::get,
+        clients::update,
+        clients::delete,
+        clients::add_secret,
+        clients::remove_secret,
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "clients", description = "API clients"),
+        (name = "secrets", description = "Client secrets, for rotation without downtime"),
+    )
+)]
+pub struct AdminApi;
+
+#[derive(Debug)]
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from this server's token endpoint with the scope \
+                         `tollgate:admin`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document as served, pretty-printed so it diffs well in review.
+pub fn openapi_document() -> String {
+    let mut doc = AdminApi::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.to_pretty_json().unwrap_or_default()
+}
+
+async fn openapi_json() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        openapi_document(),
+    )
+        .into_response()
+}

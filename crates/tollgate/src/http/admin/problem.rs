@@ -1,0 +1,170 @@
+//! RFC 9457 problem details for the admin API, and the one mapping from service errors.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::client::FieldError;
+use crate::http::InternalError;
+use crate::service::{ClientError, MAX_SECRETS_PER_CLIENT};
+
+/// An `application/problem+json` body (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `code` says which problem this is.
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// A stable, machine-readable name for the problem.
+    pub code: &'static str,
+    /// Each invalid field and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    internal: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    www_authenticate: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
+        Problem {
+            type_: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code,
+            errors: Vec::new(),
+            internal: None,
+            www_authenticate: None,
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Problem {
+        let mut p = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "the request has invalid fields; see `errors`",
+        );
+        p.errors = errors
+            .into_iter()
+            .map(|e| ProblemField {
+                field: e.field,
+                message: e.message,
+            })
+            .collect();
+        p
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Problem {
+        let mut p = Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server could not complete the request; the cause is in its log",
+        );
+        p.internal = Some(cause.to_string());
+        p
+    }
+
+    pub fn with_challenge(mut self, challenge: String) -> Problem {
+        self.www_authenticate = Some(challenge);
+        self
+    }
+
+    pub fn client_not_found() -> Problem {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            "no client with this id",
+        )
+    }
+}
+
+impl From<ClientError> for Problem {
+    fn from(e: ClientError) -> Problem {
+        match e {
+            ClientError::Validation(errors) => Problem::validation(errors),
+            ClientError::NameTaken => Problem::new(
+                StatusCode::CONFLICT,
+                "name_taken",
+                "a client with this name already exists; names are unique",
+            ),
+            ClientError::NotFound => Problem::client_not_found(),
+            ClientError::SecretNotFound => Problem::new(
+                StatusCode::NOT_FOUND,
+                "secret_not_found",
+                "the client has no secret with this id",
+            ),
+            ClientError::TooManySecrets => Problem::new(
+                StatusCode::CONFLICT,
+                "too_many_secrets",
+                format!(
+                    "the client already holds {MAX_SECRETS_PER_CLIENT} secrets; remove one first"
+                ),
+            ),
+            ClientError::LastSecret => Problem::new(
+                StatusCode::CONFLICT,
+                "last_secret",
+                "removing the only secret would lock the client out; add a new secret first, \
+                 or delete the client",
+            ),
+            ClientError::Store(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            )],
+            body,
+        )
+            .into_response();
+        if let Some(c) = self
+            .www_authenticate
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+        }
+        if let Some(cause) = self.internal {
+            r.extensions_mut().insert(InternalError(cause));
+        }
+        r
+    }
+}
+
+/// Unknown paths.
+pub async fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "there is nothing at this path; the admin API is under /admin/v1 \
+         (see /admin/v1/openapi.json)",
+    )
+}
+
+/// Known paths asked with a method they do not support.
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not support this method (see /admin/v1/openapi.json)",
+    )
+}

@@ -1,0 +1,170 @@
+//! RFC 6749 §5.2 error responses, mapped to HTTP in this one place.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::token::GrantError;
+use crate::http::InternalError;
+use crate::service::TokenError;
+
+/// The `error` codes of RFC 6749 §5.2, plus `invalid_target` from RFC 8707 §2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    InvalidTarget,
+    ServerError,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthErrorCode::InvalidRequest => "invalid_request",
+            OAuthErrorCode::InvalidClient => "invalid_client",
+            OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthErrorCode::InvalidScope => "invalid_scope",
+            OAuthErrorCode::InvalidTarget => "invalid_target",
+            OAuthErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub code: OAuthErrorCode,
+    /// Human-readable; RFC 6749 §5.2 limits it to %x20-21 / %x23-5B / %x5D-7E, which
+    /// [`OAuthError::new`] enforces.
+    pub description: Cow<'static, str>,
+    pub status: StatusCode,
+    internal: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> OAuthError {
+        let status = match code {
+            // RFC 6749 §5.2 allows 401 for every invalid_client; HTTP requires a challenge
+            // with it, which `into_response` adds.
+            OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let description: Cow<'static, str> = description.into();
+        let clean = description
+            .chars()
+            .all(|c| matches!(c as u32, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e));
+        let description = if clean {
+            description
+        } else {
+            Cow::Owned(
+                description
+                    .chars()
+                    .map(|c| match c as u32 {
+                        0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e => c,
+                        _ => '?',
+                    })
+                    .collect(),
+            )
+        };
+        OAuthError {
+            code,
+            description,
+            status,
+            internal: None,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(OAuthErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_client() -> OAuthError {
+        OAuthError::new(
+            OAuthErrorCode::InvalidClient,
+            "client authentication failed (unknown client, wrong secret, or no credentials)",
+        )
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> OAuthError {
+        self.status = status;
+        self
+    }
+
+    fn internal(cause: String) -> OAuthError {
+        let mut e = OAuthError::new(
+            OAuthErrorCode::ServerError,
+            "the server could not complete the request",
+        );
+        e.internal = Some(cause);
+        e
+    }
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(e: TokenError) -> OAuthError {
+        match e {
+            TokenError::InvalidClient => OAuthError::invalid_client(),
+            TokenError::Grant(GrantError::InvalidScope(d)) => {
+                OAuthError::new(OAuthErrorCode::InvalidScope, d)
+            }
+            TokenError::Grant(GrantError::InvalidTarget(d)) => {
+                OAuthError::new(OAuthErrorCode::InvalidTarget, d)
+            }
+            TokenError::Signing(e) => OAuthError::internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": self.code.as_str(),
+            "error_description": self.description,
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"tollgate\", charset=\"UTF-8\""),
+            );
+        }
+        if let Some(cause) = self.internal {
+            response.extensions_mut().insert(InternalError(cause));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_only_carry_allowed_characters() {
+        let e = OAuthError::invalid_request("bad \"quote\" and \\ and é");
+        assert_eq!(e.description, "bad ?quote? and ? and ?");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(
+            OAuthError::invalid_client().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            OAuthError::new(OAuthErrorCode::InvalidScope, "x").status,
+            StatusCode::BAD_REQUEST
+        );
+        let r = OAuthError::invalid_client().into_response();
+        assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    }
+}

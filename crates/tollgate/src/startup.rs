@@ -1,0 +1,195 @@
+//! Builds the server from a [`Config`]: storage, keys, cache, bootstrap, listener.
+//! Tests use the same path with port 0 and a fresh data directory.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, Rng, SystemClock, SystemRng};
+use crate::config::{Config, DatabaseUrl, Issuer};
+use crate::domain::token::TokenPolicy;
+use crate::http::{self, AppState};
+use crate::service::{Bootstrapped, StartError, Tollgate};
+use crate::store::{SqliteStore, Store};
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(
+        "listening on {0} needs an explicit issuer: set `issuer` (TOLLGATE_ISSUER) to the URL \
+         clients use to reach Tollgate"
+    )]
+    IssuerNeeded(SocketAddr),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    store: SqliteStore,
+    /// The administrator client created by this start, if any (to be shown once).
+    pub bootstrapped: Option<Bootstrapped>,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> Result<Application, BuildError> {
+        Self::build_with(config, Arc::new(SystemClock), Arc::new(SystemRng)).await
+    }
+
+    pub async fn build_with(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Result<Application, BuildError> {
+        create_private_dir(&config.data_dir)?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| BuildError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let bound = listener.local_addr().map_err(|source| BuildError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let issuer = match &config.issuer {
+            Some(i) => i.clone(),
+            None if bound.ip().is_unspecified() => return Err(BuildError::IssuerNeeded(bound)),
+            None => Issuer::for_addr(bound),
+        };
+        let mut audiences = config.audiences.clone();
+        if !audiences.iter().any(|a| a == issuer.as_str()) {
+            // The issuer is always an audience: the admin API accepts tokens meant for it.
+            audiences.push(issuer.as_str().to_owned());
+        }
+        let policy = TokenPolicy {
+            issuer: issuer.as_str().to_owned(),
+            audiences,
+            default_lifetime: config.access_token_lifetime,
+        };
+        let DatabaseUrl::Sqlite(url) = &config.database_url;
+        let store = SqliteStore::open(url).await.map_err(StartError::from)?;
+        let tollgate = Tollgate::start(
+            Arc::new(store.clone()) as Arc<dyn Store>,
+            policy,
+            config.signing_algorithm,
+            clock,
+            rng,
+        )
+        .await?;
+        let now = tollgate.now();
+        let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
+        Ok(Application {
+            listener,
+            state: AppState {
+                tollgate: Arc::new(tollgate),
+            },
+            store,
+            bootstrapped,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.state.tollgate.policy().issuer
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (up to
+    /// [`SHUTDOWN_GRACE`]) and closes the database.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = http::router(self.state.clone());
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(self.listener, router).with_graceful_shutdown(signal);
+        let serve = tokio::spawn(async move { serve.await });
+        let outcome = tokio::select! {
+            r = serve => r.unwrap_or(Ok(())),
+            () = async {
+                if stopping_rx.await.is_ok() {
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!("requests still running after the shutdown grace period; stopping anyway");
+                Ok(())
+            }
+        };
+        self.store.close().await;
+        outcome
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+fn create_private_dir(path: &std::path::Path) -> Result<(), BuildError> {
+    let err = |source| BuildError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(err)
+}

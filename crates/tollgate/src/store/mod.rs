@@ -1,0 +1,88 @@
+//! Storage behind one trait, with one implementation per database. Domain code sees only
+//! [`Store`].
+
+mod sqlite;
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+pub use sqlite::SqliteStore;
+
+use crate::clock::UnixTime;
+use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
+use crate::keys::Algorithm;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a client with this name already exists")]
+    NameTaken,
+    #[error("a client with this id already exists")]
+    IdTaken,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Position in the client list: clients are listed by creation time, then id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListCursor {
+    pub created_at: UnixTime,
+    pub client_id: ClientId,
+}
+
+/// A signing key as stored.
+#[derive(Clone, Debug)]
+pub struct StoredKey {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub private_key: Zeroizing<Vec<u8>>,
+    pub created_at: UnixTime,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a client together with its secrets.
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(
+        &self,
+        after: Option<&ListCursor>,
+        limit: u32,
+    ) -> Result<Vec<Client>, StoreError>;
+    async fn all_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Writes name, description, scopes, lifetime and `updated_at`; false if the client is gone.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+
+    /// False if the client does not exist.
+    async fn insert_secret(
+        &self,
+        client: &ClientId,
+        secret: &SecretInfo,
+    ) -> Result<bool, StoreError>;
+    async fn delete_secret(&self, client: &ClientId, secret: &SecretId)
+    -> Result<bool, StoreError>;
+
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+
+    /// Returns the stored key named `name`, storing `candidate` first if there is none, so
+    /// concurrent first starts agree on one key.
+    async fn instance_key(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: UnixTime,
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError>;
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,353 @@
+//! The embedded SQLite store.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+// Only the constant CLIENT_COLUMNS is ever interpolated into SQL; values are bound.
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use zeroize::Zeroizing;
+
+use super::{ListCursor, Store, StoreError, StoredKey};
+use crate::clock::UnixTime;
+use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
+use crate::domain::scope::ScopeSet;
+use crate::domain::secret::SecretHash;
+use crate::keys::Algorithm;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(parent) = options.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| sqlx::Error::Io(e))?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn map_unique(e: sqlx::Error) -> StoreError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            let msg = db.message();
+            if msg.contains("clients.name") {
+                return StoreError::NameTaken;
+            }
+            if msg.contains("clients.client_id") {
+                return StoreError::IdTaken;
+            }
+        }
+    }
+    StoreError::Database(e)
+}
+
+const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
+    c.access_token_lifetime, c.created_at, c.updated_at, s.secret_id, s.secret_hash, \
+    s.created_at AS s_created_at, s.expires_at, s.last_used_at";
+
+/// Folds client rows left-joined with their secrets (ordered by client) into clients.
+fn fold_clients(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<Client>, StoreError> {
+    let mut out: Vec<Client> = Vec::new();
+    for row in rows {
+        let id: String = row.try_get("client_id")?;
+        if out.last().is_none_or(|c| c.id.as_str() != id) {
+            out.push(client_from_row(&row, &id)?);
+        }
+        let secret_id: Option<String> = row.try_get("secret_id")?;
+        if let (Some(secret_id), Some(client)) = (secret_id, out.last_mut()) {
+            let hash: Vec<u8> = row.try_get("secret_hash")?;
+            client.secrets.push(SecretInfo {
+                id: SecretId::from_stored(secret_id),
+                hash: SecretHash::from_slice(&hash)
+                    .ok_or_else(|| StoreError::Corrupt(format!("secret hash of client {id}")))?,
+                created_at: UnixTime(row.try_get("s_created_at")?),
+                expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(UnixTime),
+                last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(UnixTime),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn client_from_row(row: &sqlx::sqlite::SqliteRow, id: &str) -> Result<Client, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of client {id}"));
+    let name: String = row.try_get("name")?;
+    let description: String = row.try_get("description")?;
+    let scopes: String = row.try_get("scopes")?;
+    let lifetime: Option<i64> = row.try_get("access_token_lifetime")?;
+    Ok(Client {
+        id: ClientId::parse(id).map_err(|_| corrupt("id"))?,
+        name: ClientName::parse(&name).map_err(|_| corrupt("name"))?,
+        description: Description::parse(&description).map_err(|_| corrupt("description"))?,
+        scopes: if scopes.is_empty() {
+            ScopeSet::default()
+        } else {
+            ScopeSet::parse_delimited(&scopes).map_err(|_| corrupt("scopes"))?
+        },
+        access_token_lifetime: lifetime.map(|l| u64::try_from(l).unwrap_or(0)),
+        secrets: Vec::new(),
+        created_at: UnixTime(row.try_get("created_at")?),
+        updated_at: UnixTime(row.try_get("updated_at")?),
+    })
+}
+
+fn lifetime_param(client: &Client) -> Option<i64> {
+    client
+        .access_token_lifetime
+        .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(client.id.as_str())
+        .bind(client.name.as_str())
+        .bind(client.description.as_str())
+        .bind(client.scopes.to_delimited())
+        .bind(lifetime_param(client))
+        .bind(client.created_at.0)
+        .bind(client.updated_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_unique)?;
+        for secret in &client.secrets {
+            insert_secret(&mut tx, &client.id, secret).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients c \
+             LEFT JOIN client_secrets s ON s.client_id = c.client_id \
+             WHERE c.client_id = ? ORDER BY s.created_at, s.secret_id"
+        )))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(fold_clients(rows)?.into_iter().next())
+    }
+
+    async fn list_clients(
+        &self,
+        after: Option<&ListCursor>,
+        limit: u32,
+    ) -> Result<Vec<Client>, StoreError> {
+        let (after_time, after_id) = match after {
+            Some(c) => (c.created_at.0, c.client_id.as_str().to_owned()),
+            None => (i64::MIN, String::new()),
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM \
+               (SELECT * FROM clients WHERE (created_at, client_id) > (?, ?) \
+                ORDER BY created_at, client_id LIMIT ?) c \
+             LEFT JOIN client_secrets s ON s.client_id = c.client_id \
+             ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
+        )))
+        .bind(after_time)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        fold_clients(rows)
+    }
+
+    async fn all_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients c \
+             LEFT JOIN client_secrets s ON s.client_id = c.client_id \
+             ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        fold_clients(rows)
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET name = ?, description = ?, scopes = ?, \
+             access_token_lifetime = ?, updated_at = ? WHERE client_id = ?",
+        )
+        .bind(client.name.as_str())
+        .bind(client.description.as_str())
+        .bind(client.scopes.to_delimited())
+        .bind(lifetime_param(client))
+        .bind(client.updated_at.0)
+        .bind(client.id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(map_unique)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_secret(
+        &self,
+        client: &ClientId,
+        secret: &SecretInfo,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM clients WHERE client_id = ?")
+            .bind(client.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        insert_secret(&mut tx, client, secret).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delete_secret(
+        &self,
+        client: &ClientId,
+        secret: &SecretId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM client_secrets WHERE client_id = ? AND secret_id = ?")
+            .bind(client.as_str())
+            .bind(secret.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, algorithm, private_key, created_at FROM signing_keys \
+             ORDER BY created_at DESC, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let kid: String = row.try_get("kid")?;
+                let alg: String = row.try_get("algorithm")?;
+                Ok(StoredKey {
+                    algorithm: Algorithm::from_str(&alg).map_err(|_| {
+                        StoreError::Corrupt(format!("algorithm `{alg}` of key {kid}"))
+                    })?,
+                    kid,
+                    private_key: Zeroizing::new(row.try_get("private_key")?),
+                    created_at: UnixTime(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(key.algorithm.as_str())
+        .bind(key.private_key.as_slice())
+        .bind(key.created_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn instance_key(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: UnixTime,
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        sqlx::query(
+            "INSERT INTO instance_keys (name, material, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        let material: Vec<u8> =
+            sqlx::query_scalar("SELECT material FROM instance_keys WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Zeroizing::new(material))
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_secret(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    client: &ClientId,
+    secret: &SecretInfo,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO client_secrets (secret_id, client_id, secret_hash, created_at, expires_at, \
+         last_used_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(secret.id.as_str())
+    .bind(client.as_str())
+    .bind(secret.hash.0.as_slice())
+    .bind(secret.created_at.0)
+    .bind(secret.expires_at.map(|t| t.0))
+    .bind(secret.last_used_at.map(|t| t.0))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
