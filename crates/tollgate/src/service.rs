@@ -379,13 +379,11 @@ impl Tollgate {
         expires_at: Option<UnixTime>,
         now: UnixTime,
     ) -> Result<(SecretInfo, ClientSecret), ClientError> {
-        if let Some(e) = expires_at {
-            if e <= now {
-                return Err(ClientError::Validation(vec![FieldError::new(
-                    "expires_at",
-                    "must be in the future",
-                )]));
-            }
+        if expires_at.is_some_and(|e| e <= now) {
+            return Err(ClientError::Validation(vec![FieldError::new(
+                "expires_at",
+                "must be in the future",
+            )]));
         }
         let _guard = self.write_lock.lock().await;
         let mut client = self.get_client(id).await?;

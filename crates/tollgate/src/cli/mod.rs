@@ -201,6 +201,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+    let shutdown = shutdown_signal();
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
     crate::telemetry::init(&config.log_level, config.log_format);
     let app = Application::build(&config)
@@ -229,7 +230,7 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         issuer = app.issuer(),
         "Tollgate is listening"
     );
-    app.run(shutdown_signal())
+    app.run(shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");

@@ -32,10 +32,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| sqlx::Error::Io(e))?;
-            }
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -52,15 +52,15 @@ impl SqliteStore {
 }
 
 fn map_unique(e: sqlx::Error) -> StoreError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            let msg = db.message();
-            if msg.contains("clients.name") {
-                return StoreError::NameTaken;
-            }
-            if msg.contains("clients.client_id") {
-                return StoreError::IdTaken;
-            }
+    if let Some(db) = e.as_database_error()
+        && db.is_unique_violation()
+    {
+        let msg = db.message();
+        if msg.contains("clients.name") {
+            return StoreError::NameTaken;
+        }
+        if msg.contains("clients.client_id") {
+            return StoreError::IdTaken;
         }
     }
     StoreError::Database(e)

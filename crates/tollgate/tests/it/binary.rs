@@ -1,0 +1,270 @@
+//! The `tollgate` binary itself: startup errors, the bootstrap print, request logs that never
+//! carry a secret, graceful shutdown on SIGTERM, and the CLI against a running server.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A bare HTTP/1.0 request; returns the raw response ("" when nothing answers).
+fn raw_request(port: u16, request_line: &str) -> String {
+    use std::io::Write;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(format!("{request_line} HTTP/1.0\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return String::new();
+    }
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    response
+}
+
+/// True once `GET /healthz` answers 200.
+fn healthy(port: u16) -> bool {
+    let r = raw_request(port, "GET /healthz");
+    r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200")
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `tollgate serve` and waits for its "listening" log line.
+    fn start(data: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env_clear()
+            .env("TOLLGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TOLLGATE_DATA_DIR", data)
+            .env("TOLLGATE_LOG_FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("tollgate starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !healthy(port) {
+            assert!(Instant::now() < deadline, "server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child, base, port }
+    }
+
+    /// Sends SIGTERM and returns (exit success, stdout, stderr).
+    fn terminate(mut self) -> (bool, String, String) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let mut out = String::new();
+        let mut err = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (status.success(), out, err)
+    }
+}
+
+fn cli(base: &str, id: &str, secret: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .env("TOLLGATE_ENDPOINT", base)
+        .env("TOLLGATE_CLIENT_ID", id)
+        .env("TOLLGATE_CLIENT_SECRET", secret)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_setting_stops_startup_with_a_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("TOLLGATE_LISTEN", "nowhere"),
+        ("TOLLGATE_SIGNING_ALGORITHM", "HS256"),
+        ("TOLLGATE_LISTNE", "127.0.0.1:1"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .env_clear()
+            .env("TOLLGATE_DATA_DIR", dir.path())
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(var), "{var}: {err}");
+    }
+    let toml = dir.path().join("t.toml");
+    std::fs::write(&toml, "listen = \"127.0.0.1:0\"\ntoken_lifetime = 5\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&toml)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("token_lifetime"));
+}
+
+#[test]
+fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    // The bootstrap banner is on stderr before the listener is up.
+    let (ok, out, err) = server.terminate();
+    assert!(ok, "clean exit on SIGTERM");
+    let id = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("TOLLGATE_CLIENT_ID="))
+        .expect("id printed")
+        .to_owned();
+    let secret = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("TOLLGATE_CLIENT_SECRET="))
+        .expect("secret printed")
+        .to_owned();
+    assert!(secret.starts_with("tgs_"));
+    assert!(!out.contains(&secret), "the secret is not in the log");
+
+    // Second start: nothing printed, the same credentials work, and no log line ever holds a
+    // secret, a token or an Authorization header.
+    let server = Server::start(dir.path(), &[]);
+    let base = server.base.clone();
+    let (ok, token_json, e) = cli(&base, &id, &secret, &["token", "--json"]);
+    assert!(ok, "{e}");
+    let token: Value = serde_json::from_str(&token_json).unwrap();
+    let access_token = token["access_token"].as_str().unwrap().to_owned();
+    let (ok, created, e) = cli(
+        &base,
+        &id,
+        &secret,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "exporter",
+            "--scope",
+            "reports:export",
+            "--json",
+        ],
+    );
+    assert!(ok, "{e}");
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let client_secret = created["client_secret"].as_str().unwrap().to_owned();
+    let client_id = created["client"]["client_id"].as_str().unwrap().to_owned();
+    let (ok, listed, _) = cli(&base, &id, &secret, &["clients", "list"]);
+    assert!(
+        ok && listed.contains("exporter") && listed.contains("CLIENT ID"),
+        "{listed}"
+    );
+    let (ok, _, e) = cli(
+        &base,
+        &client_id,
+        &client_secret,
+        &["token", "--scope", "reports:export"],
+    );
+    assert!(ok, "{e}");
+    let (ok, _, e) = cli(&base, &client_id, "tgs_wrong", &["token"]);
+    assert!(!ok && e.contains("invalid_client"), "{e}");
+    let (ok, _, e) = cli(&base, &client_id, &client_secret, &["clients", "list"]);
+    assert!(!ok && e.contains("tollgate:admin"), "{e}");
+    let (ok, _, e) = cli(
+        &base,
+        &id,
+        &secret,
+        &["clients", "create", "--name", "exporter"],
+    );
+    assert!(!ok && e.contains("already exists"), "{e}");
+    let (ok, _, e) = cli("http://127.0.0.1:1", &id, &secret, &["clients", "list"]);
+    assert!(!ok && e.contains("cannot reach Tollgate"), "{e}");
+    let (ok, _, e) = cli(&base, &id, &secret, &["clients", "delete", &client_id]);
+    assert!(ok, "{e}");
+    // A secret in the query string and a body with a secret must not reach the log either.
+    let answer = raw_request(
+        server.port,
+        &format!("POST /oauth2/token?client_secret={client_secret}"),
+    );
+    assert!(answer.contains("invalid_request"), "{answer}");
+
+    let (ok, out, err) = server.terminate();
+    assert!(ok, "clean exit on SIGTERM");
+    assert!(
+        !err.contains("TOLLGATE_CLIENT_SECRET="),
+        "printed only on the first start"
+    );
+    let all = format!("{out}{err}");
+    for needle in [
+        secret.as_str(),
+        client_secret.as_str(),
+        access_token.as_str(),
+        &access_token[access_token.len() - 20..],
+        "Basic ",
+        "Bearer ",
+        "authorization:",
+        "\"authorization\"",
+    ] {
+        assert!(
+            !all.to_lowercase().contains(&needle.to_lowercase()),
+            "log holds {needle:?}"
+        );
+    }
+    // Request lines: method, path, status, latency, client id.
+    let lines: Vec<Value> = BufReader::new(out.as_bytes())
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .filter(|v: &Value| v["message"] == "request")
+        .collect();
+    assert!(lines.len() >= 8, "{out}");
+    let token_ok = lines
+        .iter()
+        .find(|l| {
+            l["path"] == "/oauth2/token"
+                && l["status"] == 200
+                && l["client_id"] == client_id.as_str()
+        })
+        .expect("token request logged with its client id");
+    assert_eq!(token_ok["method"], "POST");
+    assert!(token_ok["latency_us"].is_u64());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["path"] == "/admin/v1/clients" && l["client_id"] == id.as_str())
+    );
+}

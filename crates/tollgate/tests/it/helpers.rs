@@ -1,0 +1,211 @@
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tollgate::clock::{ManualClock, SystemRng, UnixTime};
+use tollgate::config::Config;
+use tollgate::startup::Application;
+
+pub const ADMIN_ID: &str = "it-admin";
+pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
+
+pub struct TestApp {
+    pub base: String,
+    pub issuer: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub dir: Arc<TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a server with extra `TOLLGATE_*` settings on top of the test defaults.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::spawn_in(dir, extra).await
+    }
+
+    /// Starts a server on an existing data directory (to test restarts).
+    pub async fn spawn_in(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> TestApp {
+        let data = dir.path().join("data");
+        let mut env: Vec<(String, String)> = vec![
+            ("TOLLGATE_LISTEN".into(), "127.0.0.1:0".into()),
+            ("TOLLGATE_DATA_DIR".into(), data.display().to_string()),
+            ("TOLLGATE_LOG_LEVEL".into(), "warn".into()),
+            ("TOLLGATE_BOOTSTRAP_CLIENT_ID".into(), ADMIN_ID.into()),
+            (
+                "TOLLGATE_BOOTSTRAP_CLIENT_SECRET".into(),
+                ADMIN_SECRET.into(),
+            ),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_sources(None, env).expect("test config");
+        let clock = Arc::new(ManualClock::new(UnixTime(1_900_000_000)));
+        let app = Application::build_with(&config, clock.clone(), Arc::new(SystemRng))
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", app.local_addr());
+        let issuer = app.issuer().to_owned();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            base,
+            issuer,
+            http: reqwest::Client::new(),
+            clock,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server and waits until it has closed its database.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs a raw form to the token endpoint.
+    pub async fn token_form(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Response {
+        let mut req = self.http.post(self.url("/oauth2/token")).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.header("authorization", basic_header(id, secret));
+        }
+        req.send().await.expect("token request")
+    }
+
+    /// A token for `client` with HTTP Basic; panics unless it succeeds.
+    pub async fn token(&self, id: &str, secret: &str, extra: &[(&str, &str)]) -> Value {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend_from_slice(extra);
+        let r = self.token_form(&form, Some((id, secret))).await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// A token for the admin API, whose audience is the issuer.
+    pub async fn admin_token(&self) -> String {
+        let issuer = self.issuer.clone();
+        self.token(ADMIN_ID, ADMIN_SECRET, &[("resource", &issuer)])
+            .await["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let token = self.admin_token().await;
+        let mut req = self
+            .http
+            .request(method, self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("admin request")
+    }
+
+    /// Creates a client and returns (client_id, secret).
+    pub async fn create_client(&self, name: &str, scopes: &[&str]) -> (String, String) {
+        let r = self
+            .admin(
+                reqwest::Method::POST,
+                "/clients",
+                Some(json!({"name": name, "description": "test", "scopes": scopes})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let body: Value = r.json().await.expect("json");
+        (
+            body["client"]["client_id"].as_str().expect("id").to_owned(),
+            body["client_secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub fn basic_header(id: &str, secret: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+/// The JOSE header and claims of a compact JWS, without verifying it.
+pub fn decode_jwt(token: &str) -> (Value, Value) {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "compact JWS");
+    let part = |p: &str| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).expect("base64url")).expect("json")
+    };
+    (part(parts[0]), part(parts[1]))
+}
+
+/// Verifies an ES256 token's signature against a JWK, independently of the server's code.
+pub fn verify_es256(token: &str, jwk: &Value) -> bool {
+    let (signing_input, sig) = token.rsplit_once('.').expect("jws");
+    let coord = |k: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[k].as_str().expect("coord"))
+            .expect("b64")
+    };
+    let mut point = vec![4u8];
+    point.extend(coord("x"));
+    point.extend(coord("y"));
+    let sig = URL_SAFE_NO_PAD.decode(sig).expect("sig");
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+        point,
+    )
+    .verify(signing_input.as_bytes(), &sig)
+    .is_ok()
+}
+
+pub async fn json_of(r: Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    (status, headers, body)
+}

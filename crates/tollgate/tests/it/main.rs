@@ -1,0 +1,11 @@
+//! Integration tests: the real server on port 0 against a fresh SQLite file per test,
+//! spoken to over HTTP. One test binary for the crate, to keep link time down.
+
+// Tests wait on real servers with deadlines, and unwrap freely.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod admin;
+mod binary;
+mod helpers;
+mod metadata;
+mod token;
