@@ -172,7 +172,8 @@ async fn unknown_client_and_wrong_secret_look_the_same() {
     );
     assert_eq!(h1["cache-control"], "no-store");
 
-    // Body authentication with a wrong secret is refused the same way.
+    // Body authentication with a wrong secret: invalid_client, as a 400 without a challenge
+    // since no Authorization header was used (RFC 6749 §5.2).
     let r = app
         .token_form(
             &[
@@ -183,8 +184,10 @@ async fn unknown_client_and_wrong_secret_look_the_same() {
             None,
         )
         .await;
-    let (s, _, b) = json_of(r).await;
-    assert_oauth_error(s, &b, 401, "invalid_client");
+    let (s, h, b) = json_of(r).await;
+    assert_oauth_error(s, &b, 400, "invalid_client");
+    assert!(!h.contains_key("www-authenticate"));
+    assert_eq!(b, b1, "same body as with Basic");
 
     // An over-long secret is an ordinary failure, not an error of another kind.
     let long = "x".repeat(5000);

@@ -49,7 +49,7 @@ struct TokenResponse<'a> {
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let now = state.tollgate.now();
-    let (creds, request) = match parse(&headers, body).await {
+    let (creds, method, request) = match parse(&headers, body).await {
         Ok(parsed) => parsed,
         Err(e) => return e.into_response(),
     };
@@ -69,7 +69,16 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
             h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             r
         }
-        Err(e) => OAuthError::from(e).into_response(),
+        Err(e) => {
+            let mut e = OAuthError::from(e);
+            if e.code == OAuthErrorCode::InvalidClient && method == AuthMethod::Post {
+                // RFC 6749 §5.2 mandates 401 + challenge only when the Authorization header
+                // was used; a failed body authentication is a plain 400, which client
+                // libraries report as the OAuth error it is rather than as a challenge.
+                e = e.with_status(axum::http::StatusCode::BAD_REQUEST);
+            }
+            e.into_response()
+        }
     };
     response.extensions_mut().insert(LoggedClient(client_id));
     response
@@ -85,7 +94,19 @@ pub async fn method_not_allowed() -> Response {
     r
 }
 
-async fn parse(headers: &HeaderMap, body: Body) -> Result<(Credentials, TokenRequest), OAuthError> {
+/// How the client authenticated (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AuthMethod {
+    /// `client_secret_basic`
+    Basic,
+    /// `client_secret_post`
+    Post,
+}
+
+async fn parse(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Credentials, AuthMethod, TokenRequest), OAuthError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -139,7 +160,7 @@ async fn parse(headers: &HeaderMap, body: Body) -> Result<(Credentials, TokenReq
         }
     }
 
-    let creds = credentials(headers, one("client_id"), one("client_secret"))?;
+    let (creds, method) = credentials(headers, one("client_id"), one("client_secret"))?;
 
     let scope = one("scope")
         .map(|s| {
@@ -180,6 +201,7 @@ async fn parse(headers: &HeaderMap, body: Body) -> Result<(Credentials, TokenReq
         .transpose()?;
     Ok((
         creds,
+        method,
         TokenRequest {
             scope,
             resources,
@@ -194,7 +216,7 @@ fn credentials(
     headers: &HeaderMap,
     body_id: Option<&str>,
     body_secret: Option<&str>,
-) -> Result<Credentials, OAuthError> {
+) -> Result<(Credentials, AuthMethod), OAuthError> {
     let mut auth = headers.get_all(header::AUTHORIZATION).iter();
     let (Some(value), None) = (auth.next(), auth.next()) else {
         // No Authorization header (or, below, several): credentials must be in the body.
@@ -204,10 +226,13 @@ fn credentials(
             ));
         }
         return match (body_id, body_secret) {
-            (Some(id), Some(secret)) => Ok(Credentials {
-                client_id: id.to_owned(),
-                secret: ClientSecret::new(secret.to_owned()),
-            }),
+            (Some(id), Some(secret)) => Ok((
+                Credentials {
+                    client_id: id.to_owned(),
+                    secret: ClientSecret::new(secret.to_owned()),
+                },
+                AuthMethod::Post,
+            )),
             _ => Err(OAuthError::invalid_client()),
         };
     };
@@ -223,10 +248,13 @@ fn credentials(
             "`client_id` in the body differs from the one in the Authorization header",
         ));
     }
-    Ok(Credentials {
-        client_id: id,
-        secret: ClientSecret::new(secret),
-    })
+    Ok((
+        Credentials {
+            client_id: id,
+            secret: ClientSecret::new(secret),
+        },
+        AuthMethod::Basic,
+    ))
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
@@ -302,15 +330,14 @@ mod tests {
         h.insert(header::AUTHORIZATION, basic("id:secret"));
         assert!(credentials(&h, None, Some("secret")).is_err());
         assert!(credentials(&h, Some("other"), None).is_err());
-        assert_eq!(credentials(&h, Some("id"), None).unwrap().client_id, "id");
+        let (c, m) = credentials(&h, Some("id"), None).unwrap();
+        assert_eq!((c.client_id.as_str(), m), ("id", AuthMethod::Basic));
         let none = HeaderMap::new();
         assert_eq!(
             credentials(&none, Some("id"), None).unwrap_err().code,
             OAuthErrorCode::InvalidClient
         );
-        assert_eq!(
-            credentials(&none, Some("id"), Some("s")).unwrap().client_id,
-            "id"
-        );
+        let (c, m) = credentials(&none, Some("id"), Some("s")).unwrap();
+        assert_eq!((c.client_id.as_str(), m), ("id", AuthMethod::Post));
     }
 }
