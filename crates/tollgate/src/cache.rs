@@ -16,6 +16,8 @@ use crate::domain::secret::SecretHash;
 #[derive(Debug)]
 pub struct CachedClient {
     pub id: String,
+    /// Tokens issued before this are not this client's (an id can be reused after a delete).
+    pub created_at: UnixTime,
     pub scopes: ScopeSet,
     pub access_token_lifetime: Option<u64>,
     pub secrets: Vec<CachedSecret>,
@@ -32,6 +34,7 @@ impl CachedClient {
     fn from_client(c: &Client) -> CachedClient {
         CachedClient {
             id: c.id.as_str().to_owned(),
+            created_at: c.created_at,
             scopes: c.scopes.clone(),
             access_token_lifetime: c.access_token_lifetime,
             secrets: c

@@ -15,7 +15,8 @@ use crate::domain::client::{
     Client, ClientId, ClientName, ClientPatch, Description, FieldError, NewClient, SecretId,
     SecretInfo,
 };
-use crate::domain::scope::{ADMIN_SCOPE, ScopeSet};
+use crate::domain::revocation::{Revocation, RevocationEntry, RevocationIndex};
+use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE, ScopeSet};
 use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN, SecretHash, SecretHasher};
 use crate::domain::token::{self, AccessTokenClaims, GrantError, TokenPolicy, TokenRequest};
 use crate::keys::{Algorithm, KeyError, KeyRing, SigningKey, VerifyError};
@@ -59,6 +60,19 @@ pub enum BearerError {
     InvalidToken(&'static str),
     #[error("the token lacks the required scope")]
     InsufficientScope,
+}
+
+/// Why a caller of introspection, revocation or the revocation feed was turned away.
+#[derive(Debug, thiserror::Error)]
+pub enum CallerError {
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("the client may not use this endpoint")]
+    NotAllowed,
+    #[error("the token belongs to another client")]
+    NotOwner,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +132,7 @@ pub struct Tollgate {
     dummy_hash: SecretHash,
     /// Admin writes are rare; serialising them keeps the cache in the database's order.
     write_lock: Mutex<()>,
+    revoked: RwLock<RevocationIndex>,
 }
 
 impl Tollgate {
@@ -140,6 +155,10 @@ impl Tollgate {
         let cache = ClientCache::default();
         cache.replace_all(&store.all_clients().await?);
         let dummy_hash = SecretHash(random_bytes::<32>(rng.as_ref()));
+        let mut revoked = RevocationIndex::default();
+        for entry in store.live_revocations(now).await? {
+            revoked.insert(&entry.revocation);
+        }
         Ok(Tollgate {
             store,
             cache,
@@ -150,6 +169,7 @@ impl Tollgate {
             rng,
             dummy_hash,
             write_lock: Mutex::new(()),
+            revoked: RwLock::new(revoked),
         })
     }
 
@@ -233,11 +253,12 @@ impl Tollgate {
         })
     }
 
-    /// Checks a bearer token issued by this server for use on its own admin API.
-    pub fn authorize_bearer(
+    /// Validates one of this server's access tokens: signature, issuer, expiry, that its
+    /// client still exists (and is the client it was issued to), and that it is not revoked.
+    /// The audience and scopes are the caller's to check.
+    pub fn validate_token(
         &self,
         token: &str,
-        required_scope: &str,
         now: UnixTime,
     ) -> Result<AccessTokenClaims, BearerError> {
         let payload = self.keys().verify(token).map_err(|e| {
@@ -253,23 +274,135 @@ impl Tollgate {
         if claims.iss != self.policy.issuer {
             return Err(BearerError::InvalidToken("the token has another issuer"));
         }
-        if !claims.aud.contains(&self.policy.issuer) {
-            return Err(BearerError::InvalidToken(
-                "the token is not meant for this API (audience)",
-            ));
-        }
         if now.0 >= claims.exp {
             return Err(BearerError::InvalidToken("the token has expired"));
         }
-        if self.cache.get(&claims.client_id).is_none() {
+        let iat = UnixTime(claims.iat);
+        match self.cache.get(&claims.client_id) {
+            Some(c) if iat >= c.created_at => {}
+            _ => {
+                return Err(BearerError::InvalidToken(
+                    "the token's client no longer exists",
+                ));
+            }
+        }
+        let revoked = self
+            .revoked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_revoked(&claims.jti, &claims.client_id, iat);
+        if revoked {
+            return Err(BearerError::InvalidToken("the token has been revoked"));
+        }
+        Ok(claims)
+    }
+
+    /// Checks a bearer token issued by this server for use on its own admin API.
+    pub fn authorize_bearer(
+        &self,
+        token: &str,
+        required_scope: &str,
+        now: UnixTime,
+    ) -> Result<AccessTokenClaims, BearerError> {
+        let claims = self.validate_token(token, now)?;
+        if !claims.aud.contains(&self.policy.issuer) {
             return Err(BearerError::InvalidToken(
-                "the token's client no longer exists",
+                "the token is not meant for this API (audience)",
             ));
         }
         if !claims.scopes().any(|s| s == required_scope) {
             return Err(BearerError::InsufficientScope);
         }
         Ok(claims)
+    }
+
+    /// Authenticates a client that asks about tokens, and checks it may
+    /// (`tollgate:introspect` or `tollgate:admin`).
+    fn token_inspector(
+        &self,
+        caller: &Credentials,
+        now: UnixTime,
+    ) -> Result<Arc<CachedClient>, CallerError> {
+        let client = self
+            .authenticate(caller, now)
+            .map_err(|_| CallerError::InvalidClient)?;
+        if client.scopes.contains(INTROSPECT_SCOPE) || client.scopes.contains(ADMIN_SCOPE) {
+            Ok(client)
+        } else {
+            Err(CallerError::NotAllowed)
+        }
+    }
+
+    /// Token introspection (RFC 7662): the claims of an active token, `None` for anything
+    /// else (expired, revoked, malformed, foreign, unknown key, deleted client).
+    pub fn introspect(
+        &self,
+        caller: &Credentials,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Option<AccessTokenClaims>, CallerError> {
+        self.token_inspector(caller, now)?;
+        Ok(self.validate_token(token, now).ok())
+    }
+
+    /// Token revocation (RFC 7009). A client revokes its own tokens; an administrator any.
+    /// Tokens that are invalid already need nothing and succeed, as §2.2 says.
+    pub async fn revoke(
+        &self,
+        caller: &Credentials,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<(), CallerError> {
+        let client = self
+            .authenticate(caller, now)
+            .map_err(|_| CallerError::InvalidClient)?;
+        let Ok(claims) = self.validate_token(token, now) else {
+            return Ok(());
+        };
+        if claims.client_id != client.id && !client.scopes.contains(ADMIN_SCOPE) {
+            return Err(CallerError::NotOwner);
+        }
+        self.record_revocation(
+            Revocation::Token {
+                jti: claims.jti,
+                client_id: claims.client_id,
+                exp: UnixTime(claims.exp),
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_revocation(&self, r: Revocation, now: UnixTime) -> Result<(), StoreError> {
+        self.store.insert_revocation(&r, now).await?;
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(&r);
+        Ok(())
+    }
+
+    /// The revocation feed after `cursor`, for resource servers that poll it.
+    pub async fn revocations_since(
+        &self,
+        caller: &Credentials,
+        cursor: i64,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<RevocationEntry>, CallerError> {
+        self.token_inspector(caller, now)?;
+        Ok(self.store.revocations_since(cursor, limit).await?)
+    }
+
+    /// Forgets revocations whose tokens have all expired.
+    pub async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let pruned = self.store.prune_revocations(now).await?;
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .prune(now);
+        Ok(pruned)
     }
 
     pub async fn create_client(
@@ -362,15 +495,23 @@ impl Tollgate {
         Ok(client)
     }
 
-    pub async fn delete_client(&self, id: &ClientId) -> Result<(), ClientError> {
+    /// Deletes a client: it gets no more tokens, and every token it holds is revoked.
+    pub async fn delete_client(&self, id: &ClientId, now: UnixTime) -> Result<(), ClientError> {
         let _guard = self.write_lock.lock().await;
         let deleted = self.store.delete_client(id).await?;
         self.cache.remove(id.as_str());
-        if deleted {
-            Ok(())
-        } else {
-            Err(ClientError::NotFound)
+        if !deleted {
+            return Err(ClientError::NotFound);
         }
+        self.record_revocation(
+            Revocation::Client {
+                client_id: id.as_str().to_owned(),
+                issued_before: now,
+            },
+            now,
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn add_secret(

@@ -128,6 +128,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
+        let pruner = tokio::spawn(prune_revocations(self.state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -148,8 +149,25 @@ impl Application {
                 Ok(())
             }
         };
+        pruner.abort();
         self.store.close().await;
         outcome
+    }
+}
+
+/// How often expired revocations are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+async fn prune_revocations(state: AppState) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        let now = state.tollgate.now();
+        match state.tollgate.prune_revocations(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "forgot revocations of expired tokens"),
+            Err(e) => tracing::warn!(error = %e, "could not prune revocations; will retry"),
+        }
     }
 }
 

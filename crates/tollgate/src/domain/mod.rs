@@ -1,6 +1,7 @@
 //! The domain: clients, scopes, secrets and access tokens. Nothing here knows of HTTP.
 
 pub mod client;
+pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod token;

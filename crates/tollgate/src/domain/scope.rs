@@ -12,6 +12,9 @@ pub const MAX_SCOPES: usize = 100;
 
 /// The scope that authorizes the admin API.
 pub const ADMIN_SCOPE: &str = "tollgate:admin";
+/// The scope that lets a client (typically an API) introspect tokens and read the
+/// revocation feed.
+pub const INTROSPECT_SCOPE: &str = "tollgate:introspect";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {

@@ -31,6 +31,15 @@ pub fn router(state: AppState) -> Router {
             oauth::TOKEN_PATH,
             post(oauth::token::token).fallback(oauth::token::method_not_allowed),
         )
+        .route(
+            oauth::INTROSPECTION_PATH,
+            post(oauth::introspect::introspect).fallback(oauth::token::method_not_allowed),
+        )
+        .route(
+            oauth::REVOCATION_PATH,
+            post(oauth::introspect::revoke).fallback(oauth::token::method_not_allowed),
+        )
+        .route(oauth::REVOCATION_LIST_PATH, get(oauth::revocations::feed))
         .route(oauth::JWKS_PATH, get(oauth::metadata::jwks))
         .route("/.well-known/jwks.json", get(oauth::metadata::jwks))
         .route(

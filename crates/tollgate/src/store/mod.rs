@@ -12,6 +12,7 @@ pub use sqlite::SqliteStore;
 
 use crate::clock::UnixTime;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
+use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::keys::Algorithm;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,20 @@ pub trait Store: Send + Sync + Debug {
         candidate: &[u8],
         now: UnixTime,
     ) -> Result<Zeroizing<Vec<u8>>, StoreError>;
+
+    /// Appends a revocation to the feed and returns its cursor. Revoking a token twice is
+    /// not an error; the first entry stands.
+    async fn insert_revocation(&self, r: &Revocation, now: UnixTime) -> Result<i64, StoreError>;
+    /// Entries after `cursor`, oldest first.
+    async fn revocations_since(
+        &self,
+        cursor: i64,
+        limit: u32,
+    ) -> Result<Vec<RevocationEntry>, StoreError>;
+    /// Entries that still concern unexpired tokens.
+    async fn live_revocations(&self, now: UnixTime) -> Result<Vec<RevocationEntry>, StoreError>;
+    /// Removes entries whose tokens have all expired; returns how many.
+    async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError>;
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;

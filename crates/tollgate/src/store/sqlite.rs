@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use super::{ListCursor, Store, StoreError, StoredKey};
 use crate::clock::UnixTime;
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
+use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 use crate::keys::Algorithm;
@@ -315,6 +316,69 @@ impl Store for SqliteStore {
         Ok(Zeroizing::new(material))
     }
 
+    async fn insert_revocation(&self, r: &Revocation, now: UnixTime) -> Result<i64, StoreError> {
+        let (jti, exp, issued_before) = match r {
+            Revocation::Token { jti, exp, .. } => (Some(jti.as_str()), Some(exp.0), None),
+            Revocation::Client { issued_before, .. } => (None, None, Some(issued_before.0)),
+        };
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO revocations (client_id, jti, exp, issued_before, prune_after, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING cursor",
+        )
+        .bind(r.client_id())
+        .bind(jti)
+        .bind(exp)
+        .bind(issued_before)
+        .bind(r.prune_after().0)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        match inserted {
+            Some(cursor) => Ok(cursor),
+            None => Ok(
+                sqlx::query_scalar("SELECT cursor FROM revocations WHERE jti = ?")
+                    .bind(jti)
+                    .fetch_one(&self.pool)
+                    .await?,
+            ),
+        }
+    }
+
+    async fn revocations_since(
+        &self,
+        cursor: i64,
+        limit: u32,
+    ) -> Result<Vec<RevocationEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cursor, client_id, jti, exp, issued_before FROM revocations \
+             WHERE cursor > ? ORDER BY cursor LIMIT ?",
+        )
+        .bind(cursor)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(revocation_from_row).collect()
+    }
+
+    async fn live_revocations(&self, now: UnixTime) -> Result<Vec<RevocationEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cursor, client_id, jti, exp, issued_before FROM revocations \
+             WHERE prune_after > ? ORDER BY cursor",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(revocation_from_row).collect()
+    }
+
+    async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM revocations WHERE prune_after <= ?")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)
@@ -330,6 +394,27 @@ impl Store for SqliteStore {
             .await?;
         Ok(())
     }
+}
+
+fn revocation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RevocationEntry, StoreError> {
+    let cursor: i64 = row.try_get("cursor")?;
+    let client_id: String = row.try_get("client_id")?;
+    let jti: Option<String> = row.try_get("jti")?;
+    let exp: Option<i64> = row.try_get("exp")?;
+    let issued_before: Option<i64> = row.try_get("issued_before")?;
+    let revocation = match (jti, exp, issued_before) {
+        (Some(jti), Some(exp), _) => Revocation::Token {
+            jti,
+            client_id,
+            exp: UnixTime(exp),
+        },
+        (None, _, Some(before)) => Revocation::Client {
+            client_id,
+            issued_before: UnixTime(before),
+        },
+        _ => return Err(StoreError::Corrupt(format!("revocation {cursor}"))),
+    };
+    Ok(RevocationEntry { cursor, revocation })
 }
 
 async fn insert_secret(

@@ -18,6 +18,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub dir: Arc<TempDir>,
+    pub tollgate: Arc<tollgate::service::Tollgate>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -54,6 +55,7 @@ impl TestApp {
             .expect("server starts");
         let base = format!("http://{}", app.local_addr());
         let issuer = app.issuer().to_owned();
+        let tollgate = app.state().tollgate.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run(async {
@@ -68,6 +70,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             clock,
             dir,
+            tollgate,
             stop: Some(stop),
             task: Some(task),
         }
@@ -94,6 +97,22 @@ impl TestApp {
             req = req.header("authorization", basic_header(id, secret));
         }
         req.send().await.expect("token request")
+    }
+
+    /// POSTs a form to another OAuth endpoint with HTTP Basic.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        basic: (&str, &str),
+    ) -> Response {
+        self.http
+            .post(self.url(path))
+            .header("authorization", basic_header(basic.0, basic.1))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// A token for `client` with HTTP Basic; panics unless it succeeds.

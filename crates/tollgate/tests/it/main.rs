@@ -7,5 +7,6 @@
 mod admin;
 mod binary;
 mod helpers;
+mod introspection;
 mod metadata;
 mod token;

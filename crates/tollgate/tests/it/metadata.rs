@@ -31,6 +31,22 @@ async fn discovery_is_served_at_both_well_known_paths() {
         json!(["client_secret_basic", "client_secret_post"])
     );
     assert_eq!(doc["response_types_supported"], json!([]));
+    for (endpoint, path) in [
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("revocation_list_endpoint", "/oauth2/revocations"),
+    ] {
+        assert_eq!(doc[endpoint], format!("{}{path}", app.issuer), "{endpoint}");
+    }
+    for methods in [
+        "introspection_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+    ] {
+        assert_eq!(
+            doc[methods],
+            json!(["client_secret_basic", "client_secret_post"])
+        );
+    }
     assert_eq!(
         doc["scopes_supported"],
         json!(["reports:export", "tollgate:admin"])

@@ -327,7 +327,8 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let id = client_id(&id)?;
-    state.tollgate.delete_client(&id).await?;
+    let now = state.tollgate.now();
+    state.tollgate.delete_client(&id, now).await?;
     tracing::info!(client_id = %id, "client deleted");
     Ok(StatusCode::NO_CONTENT)
 }

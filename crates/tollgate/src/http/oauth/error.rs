@@ -7,15 +7,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::domain::scope::INTROSPECT_SCOPE;
 use crate::domain::token::GrantError;
 use crate::http::InternalError;
-use crate::service::TokenError;
+use crate::service::{CallerError, TokenError};
 
 /// The `error` codes of RFC 6749 §5.2, plus `invalid_target` from RFC 8707 §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OAuthErrorCode {
     InvalidRequest,
     InvalidClient,
+    UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
     InvalidTarget,
@@ -27,6 +29,7 @@ impl OAuthErrorCode {
         match self {
             OAuthErrorCode::InvalidRequest => "invalid_request",
             OAuthErrorCode::InvalidClient => "invalid_client",
+            OAuthErrorCode::UnauthorizedClient => "unauthorized_client",
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthErrorCode::InvalidScope => "invalid_scope",
             OAuthErrorCode::InvalidTarget => "invalid_target",
@@ -95,7 +98,7 @@ impl OAuthError {
         self
     }
 
-    fn internal(cause: String) -> OAuthError {
+    pub fn internal(cause: String) -> OAuthError {
         let mut e = OAuthError::new(
             OAuthErrorCode::ServerError,
             "the server could not complete the request",
@@ -116,6 +119,27 @@ impl From<TokenError> for OAuthError {
                 OAuthError::new(OAuthErrorCode::InvalidTarget, d)
             }
             TokenError::Signing(e) => OAuthError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<CallerError> for OAuthError {
+    fn from(e: CallerError) -> OAuthError {
+        match e {
+            CallerError::InvalidClient => OAuthError::invalid_client(),
+            CallerError::NotAllowed => OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                format!(
+                    "this endpoint is for clients with the scope {INTROSPECT_SCOPE} (or tollgate:admin)"
+                ),
+            )
+            .with_status(StatusCode::FORBIDDEN),
+            // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
+            CallerError::NotOwner => OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "the token was issued to another client",
+            ),
+            CallerError::Store(e) => OAuthError::internal(e.to_string()),
         }
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
-use super::{JWKS_PATH, TOKEN_PATH};
+use super::{INTROSPECTION_PATH, JWKS_PATH, REVOCATION_LIST_PATH, REVOCATION_PATH, TOKEN_PATH};
 use crate::http::AppState;
 
 /// How long clients may cache the JWKS. New signing keys are published before they sign,
@@ -31,6 +31,12 @@ pub fn document(state: &AppState) -> Value {
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        // Not registered metadata: Tollgate's feed of revocations for APIs that poll it.
+        "revocation_list_endpoint": format!("{issuer}{REVOCATION_LIST_PATH}"),
         // No authorization endpoint: Tollgate issues tokens to clients only.
         "response_types_supported": [],
         "scopes_supported": state.tollgate.scopes_in_use(),

@@ -1,31 +1,18 @@
 //! The token endpoint (RFC 6749 §3.2, §4.4): parse, call the service, map the result.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use serde::Serialize;
 
+use super::client_auth::{AuthMethod, Form, client_credentials};
 use super::error::{OAuthError, OAuthErrorCode};
 use crate::domain::scope::ScopeSet;
-use crate::domain::secret::ClientSecret;
 use crate::domain::token::{Tenant, TokenRequest};
 use crate::http::{AppState, LoggedClient};
 use crate::service::Credentials;
-
-/// Largest request body the token endpoint reads.
-pub const MAX_BODY: usize = 16 * 1024;
-
-const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// Parameters that must appear at most once (RFC 6749 §3.2). `resource` may repeat
 /// (RFC 8707 §2); parameters Tollgate does not know are ignored (RFC 6749 §3.1).
@@ -69,24 +56,15 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
             h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             r
         }
-        Err(e) => {
-            let mut e = OAuthError::from(e);
-            if e.code == OAuthErrorCode::InvalidClient && method == AuthMethod::Post {
-                // RFC 6749 §5.2 mandates 401 + challenge only when the Authorization header
-                // was used; a failed body authentication is a plain 400, which client
-                // libraries report as the OAuth error it is rather than as a challenge.
-                e = e.with_status(axum::http::StatusCode::BAD_REQUEST);
-            }
-            e.into_response()
-        }
+        Err(e) => method.shape(OAuthError::from(e)).into_response(),
     };
     response.extensions_mut().insert(LoggedClient(client_id));
     response
 }
 
-/// Answers every method but POST on the token endpoint.
+/// Answers every method but POST on the POST-only OAuth endpoints.
 pub async fn method_not_allowed() -> Response {
-    let mut r = OAuthError::invalid_request("the token endpoint accepts POST requests only")
+    let mut r = OAuthError::invalid_request("this endpoint accepts POST requests only")
         .with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
         .into_response();
     r.headers_mut()
@@ -94,58 +72,12 @@ pub async fn method_not_allowed() -> Response {
     r
 }
 
-/// How the client authenticated (RFC 6749 §2.3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AuthMethod {
-    /// `client_secret_basic`
-    Basic,
-    /// `client_secret_post`
-    Post,
-}
-
 async fn parse(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Credentials, AuthMethod, TokenRequest), OAuthError> {
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form_type {
-        return Err(OAuthError::invalid_request(
-            "the request body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        OAuthError::invalid_request(format!(
-            "the request body is larger than {MAX_BODY} bytes or could not be read"
-        ))
-    })?;
-    let mut params: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in form_urlencoded::parse(&bytes) {
-        // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
-        if !v.is_empty() {
-            params
-                .entry(k.into_owned())
-                .or_default()
-                .push(v.into_owned());
-        }
-    }
-    for name in SINGLE {
-        if params.get(*name).is_some_and(|v| v.len() > 1) {
-            return Err(OAuthError::invalid_request(format!(
-                "the parameter `{name}` is repeated"
-            )));
-        }
-    }
-    let one = |name: &str| params.get(name).and_then(|v| v.first()).map(String::as_str);
-
-    match one("grant_type") {
+    let form = Form::read(headers, body, SINGLE).await?;
+    match form.one("grant_type") {
         None => {
             return Err(OAuthError::invalid_request(
                 "the parameter `grant_type` is missing",
@@ -160,9 +92,10 @@ async fn parse(
         }
     }
 
-    let (creds, method) = credentials(headers, one("client_id"), one("client_secret"))?;
+    let (creds, method) = client_credentials(headers, &form)?;
 
-    let scope = one("scope")
+    let scope = form
+        .one("scope")
         .map(|s| {
             ScopeSet::parse_delimited(s).map_err(|e| {
                 OAuthError::new(
@@ -172,8 +105,8 @@ async fn parse(
             })
         })
         .transpose()?;
-    let mut resources = params.get("resource").cloned().unwrap_or_default();
-    if let Some(aud) = one("audience") {
+    let mut resources = form.all("resource").to_vec();
+    if let Some(aud) = form.one("audience") {
         if !resources.is_empty() {
             return Err(OAuthError::invalid_request(
                 "use either `resource` or `audience`, not both",
@@ -190,7 +123,8 @@ async fn parse(
             ));
         }
     }
-    let tenant = one("tenant")
+    let tenant = form
+        .one("tenant")
         .map(|t| {
             Tenant::parse(t).ok_or_else(|| {
                 OAuthError::invalid_request(
@@ -208,136 +142,4 @@ async fn parse(
             tenant,
         },
     ))
-}
-
-/// Client authentication by `client_secret_basic` or `client_secret_post`, never both
-/// (RFC 6749 §2.3).
-fn credentials(
-    headers: &HeaderMap,
-    body_id: Option<&str>,
-    body_secret: Option<&str>,
-) -> Result<(Credentials, AuthMethod), OAuthError> {
-    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (auth.next(), auth.next()) else {
-        // No Authorization header (or, below, several): credentials must be in the body.
-        if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-            return Err(OAuthError::invalid_request(
-                "the Authorization header is repeated",
-            ));
-        }
-        return match (body_id, body_secret) {
-            (Some(id), Some(secret)) => Ok((
-                Credentials {
-                    client_id: id.to_owned(),
-                    secret: ClientSecret::new(secret.to_owned()),
-                },
-                AuthMethod::Post,
-            )),
-            _ => Err(OAuthError::invalid_client()),
-        };
-    };
-    let (id, secret) = parse_basic(value).ok_or_else(OAuthError::invalid_client)?;
-    if body_secret.is_some() {
-        return Err(OAuthError::invalid_request(
-            "use one client authentication method: HTTP Basic or client_secret in the body, \
-             not both",
-        ));
-    }
-    if body_id.is_some_and(|b| b != id) {
-        return Err(OAuthError::invalid_request(
-            "`client_id` in the body differs from the one in the Authorization header",
-        ));
-    }
-    Ok((
-        Credentials {
-            client_id: id,
-            secret: ClientSecret::new(secret),
-        },
-        AuthMethod::Basic,
-    ))
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
-    let value = value.to_str().ok()?;
-    let (scheme, rest) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = BASIC_B64.decode(rest.trim()).ok()?;
-    let decoded = zeroize::Zeroizing::new(decoded);
-    let text = std::str::from_utf8(&decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    let id = form_decode(id)?;
-    let secret = form_decode(secret)?;
-    if id.is_empty() {
-        return None;
-    }
-    Some((id, secret))
-}
-
-/// The application/x-www-form-urlencoded decoding of one value: `+` is a space, `%XX` a byte.
-fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use base64::engine::general_purpose;
-
-    use super::*;
-
-    fn basic(raw: &str) -> HeaderValue {
-        HeaderValue::from_str(&format!("Basic {}", general_purpose::STANDARD.encode(raw))).unwrap()
-    }
-
-    #[test]
-    fn basic_credentials_are_form_url_decoded() {
-        assert_eq!(
-            parse_basic(&basic("my%3Aclient:a+b%26c%2B")),
-            Some(("my:client".into(), "a b&c+".into()))
-        );
-        assert_eq!(parse_basic(&basic("id:")), Some(("id".into(), "".into())));
-        assert_eq!(parse_basic(&basic("nocolon")), None);
-        assert_eq!(parse_basic(&basic(":secret")), None);
-        assert_eq!(parse_basic(&basic("id:%zz")), None);
-        assert_eq!(parse_basic(&HeaderValue::from_static("Bearer abc")), None);
-        assert_eq!(parse_basic(&HeaderValue::from_static("Basic !!!")), None);
-        let unpadded = general_purpose::STANDARD_NO_PAD.encode("id:s");
-        assert!(
-            parse_basic(&HeaderValue::from_str(&format!("basic {unpadded}")).unwrap()).is_some()
-        );
-    }
-
-    #[test]
-    fn one_authentication_method_only() {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, basic("id:secret"));
-        assert!(credentials(&h, None, Some("secret")).is_err());
-        assert!(credentials(&h, Some("other"), None).is_err());
-        let (c, m) = credentials(&h, Some("id"), None).unwrap();
-        assert_eq!((c.client_id.as_str(), m), ("id", AuthMethod::Basic));
-        let none = HeaderMap::new();
-        assert_eq!(
-            credentials(&none, Some("id"), None).unwrap_err().code,
-            OAuthErrorCode::InvalidClient
-        );
-        let (c, m) = credentials(&none, Some("id"), Some("s")).unwrap();
-        assert_eq!((c.client_id.as_str(), m), ("id", AuthMethod::Post));
-    }
 }

@@ -1,0 +1,143 @@
+//! Revocation: single access tokens (RFC 7009) and every token of a deleted client.
+
+use std::collections::HashMap;
+
+use crate::clock::UnixTime;
+use crate::config::MAX_TOKEN_LIFETIME;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// One token, until it would have expired.
+    Token {
+        jti: String,
+        client_id: String,
+        exp: UnixTime,
+    },
+    /// Every token the client got at or before `issued_before` (the client was deleted).
+    Client {
+        client_id: String,
+        issued_before: UnixTime,
+    },
+}
+
+impl Revocation {
+    /// When nothing this revocation concerns can still be valid, so it can be forgotten.
+    pub fn prune_after(&self) -> UnixTime {
+        match self {
+            Revocation::Token { exp, .. } => *exp,
+            Revocation::Client { issued_before, .. } => issued_before.plus_secs(MAX_TOKEN_LIFETIME),
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        match self {
+            Revocation::Token { client_id, .. } | Revocation::Client { client_id, .. } => client_id,
+        }
+    }
+}
+
+/// A revocation with its position in the feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationEntry {
+    pub cursor: i64,
+    pub revocation: Revocation,
+}
+
+/// What is revoked now, in memory, so introspection answers without the database.
+#[derive(Debug, Default)]
+pub struct RevocationIndex {
+    tokens: HashMap<String, UnixTime>,
+    clients: HashMap<String, UnixTime>,
+}
+
+impl RevocationIndex {
+    pub fn insert(&mut self, r: &Revocation) {
+        match r {
+            Revocation::Token { jti, exp, .. } => {
+                self.tokens.insert(jti.clone(), *exp);
+            }
+            Revocation::Client {
+                client_id,
+                issued_before,
+            } => {
+                let e = self
+                    .clients
+                    .entry(client_id.clone())
+                    .or_insert(*issued_before);
+                *e = (*e).max(*issued_before);
+            }
+        }
+    }
+
+    pub fn is_revoked(&self, jti: &str, client_id: &str, iat: UnixTime) -> bool {
+        self.tokens.contains_key(jti)
+            || self
+                .clients
+                .get(client_id)
+                .is_some_and(|before| iat <= *before)
+    }
+
+    /// Forgets revocations whose tokens have all expired.
+    pub fn prune(&mut self, now: UnixTime) {
+        self.tokens.retain(|_, exp| *exp > now);
+        self.clients
+            .retain(|_, before| before.plus_secs(MAX_TOKEN_LIFETIME) > now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len() + self.clients.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_clients() {
+        let mut idx = RevocationIndex::default();
+        idx.insert(&Revocation::Token {
+            jti: "j1".into(),
+            client_id: "c1".into(),
+            exp: UnixTime(100),
+        });
+        idx.insert(&Revocation::Client {
+            client_id: "c2".into(),
+            issued_before: UnixTime(50),
+        });
+        assert!(idx.is_revoked("j1", "c1", UnixTime(0)));
+        assert!(!idx.is_revoked("j2", "c1", UnixTime(0)));
+        assert!(idx.is_revoked("jx", "c2", UnixTime(50)));
+        assert!(
+            !idx.is_revoked("jx", "c2", UnixTime(51)),
+            "tokens after the deletion"
+        );
+        idx.prune(UnixTime(100));
+        assert!(
+            !idx.is_revoked("j1", "c1", UnixTime(0)),
+            "expired tokens need no entry"
+        );
+        assert!(idx.is_revoked("jx", "c2", UnixTime(0)));
+        idx.prune(UnixTime(50 + MAX_TOKEN_LIFETIME as i64));
+        assert!(idx.is_empty());
+    }
+
+    #[test]
+    fn prune_horizon() {
+        let t = Revocation::Token {
+            jti: "j".into(),
+            client_id: "c".into(),
+            exp: UnixTime(7),
+        };
+        assert_eq!(t.prune_after(), UnixTime(7));
+        let c = Revocation::Client {
+            client_id: "c".into(),
+            issued_before: UnixTime(7),
+        };
+        assert_eq!(c.prune_after(), UnixTime(7 + MAX_TOKEN_LIFETIME as i64));
+    }
+}
