@@ -66,7 +66,7 @@ pub fn statuses(keys: &[StoredKey], now: UnixTime) -> Vec<KeyStatus> {
     }
     let mut out = Vec::new();
     for chain in by_alg.values_mut() {
-        chain.sort_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()));
+        chain.sort_by_key(|k| (k.activates_at, k.seq));
         let current = chain.iter().rposition(|k| k.activates_at <= now);
         for (i, k) in chain.iter().enumerate() {
             let retires_at = chain.get(i + 1).map(|n| n.activates_at);
@@ -365,6 +365,7 @@ impl Keyring {
             private_key: zeroize::Zeroizing::new(sealed),
             created_at: now,
             activates_at,
+            seq: i64::MAX,
         };
         self.store.insert_signing_key(&stored).await?;
         tracing::info!(kid = key.kid(), alg = %alg, activates_at = %activates_at, "generated a signing key");
@@ -421,7 +422,9 @@ mod tests {
     use super::*;
 
     fn key(kid: &str, alg: Algorithm, activates: i64) -> StoredKey {
+        static SEQ: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
         StoredKey {
+            seq: SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             kid: kid.into(),
             algorithm: alg,
             private_key: zeroize::Zeroizing::new(vec![]),
@@ -488,6 +491,16 @@ mod tests {
             UnixTime(46 * DAY),
             "never activates a key nobody has seen yet"
         );
+    }
+
+    #[test]
+    fn of_two_keys_activating_in_the_same_second_the_later_one_signs() {
+        let keys = vec![
+            key("first", Algorithm::Es256, 5),
+            key("second", Algorithm::Es256, 5),
+        ];
+        assert_eq!(state_of(&keys, "second", 5), KeyState::Current);
+        assert_eq!(state_of(&keys, "first", 5), KeyState::Retired);
     }
 
     #[test]

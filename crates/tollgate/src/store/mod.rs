@@ -47,6 +47,9 @@ pub struct StoredKey {
     pub private_key: Zeroizing<Vec<u8>>,
     pub created_at: UnixTime,
     pub activates_at: UnixTime,
+    /// Insertion order, which breaks ties between keys activating in the same second (the
+    /// later one wins). Keys not stored yet carry `i64::MAX`.
+    pub seq: i64,
 }
 
 /// A stored secret found by its hash.

@@ -267,8 +267,8 @@ impl Store for SqliteStore {
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, algorithm, private_key, created_at, activates_at FROM signing_keys \
-             ORDER BY activates_at, kid",
+            "SELECT rowid AS seq, kid, algorithm, private_key, created_at, activates_at \
+             FROM signing_keys ORDER BY activates_at, rowid",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -284,6 +284,7 @@ impl Store for SqliteStore {
                     private_key: Zeroizing::new(row.try_get("private_key")?),
                     created_at: UnixTime(row.try_get("created_at")?),
                     activates_at: UnixTime(row.try_get("activates_at")?),
+                    seq: row.try_get("seq")?,
                 })
             })
             .collect()

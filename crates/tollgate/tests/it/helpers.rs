@@ -12,6 +12,7 @@ use tollgate::startup::Application;
 pub const ADMIN_ID: &str = "it-admin";
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
 
+#[derive(Debug)]
 pub struct TestApp {
     pub base: String,
     pub issuer: String,
@@ -36,6 +37,17 @@ impl TestApp {
 
     /// Starts a server on an existing data directory (to test restarts).
     pub async fn spawn_in(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> TestApp {
+        try_spawn_in(dir, extra).await.expect("server starts")
+    }
+}
+
+/// Starts a server, or returns why it would not start.
+pub async fn try_spawn_in(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
+    TestApp::start(dir, extra).await
+}
+
+impl TestApp {
+    async fn start(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
         let data = dir.path().join("data");
         let mut env: Vec<(String, String)> = vec![
             ("TOLLGATE_LISTEN".into(), "127.0.0.1:0".into()),
@@ -48,11 +60,11 @@ impl TestApp {
             ),
         ];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = Config::from_sources(None, env).expect("test config");
+        let config = Config::from_sources(None, env).map_err(|e| e.to_string())?;
         let clock = Arc::new(ManualClock::new(UnixTime(1_900_000_000)));
         let app = Application::build_with(&config, clock.clone(), Arc::new(SystemRng))
             .await
-            .expect("server starts");
+            .map_err(|e| e.to_string())?;
         let base = format!("http://{}", app.local_addr());
         let issuer = app.issuer().to_owned();
         let tollgate = app.state().tollgate.clone();
@@ -64,7 +76,7 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        TestApp {
+        Ok(TestApp {
             base,
             issuer,
             http: reqwest::Client::new(),
@@ -73,7 +85,7 @@ impl TestApp {
             tollgate,
             stop: Some(stop),
             task: Some(task),
-        }
+        })
     }
 
     /// Stops the server and waits until it has closed its database.

@@ -8,5 +8,6 @@ mod admin;
 mod binary;
 mod helpers;
 mod introspection;
+mod lifecycle;
 mod metadata;
 mod token;
