@@ -12,18 +12,30 @@ use tracing_subscriber::EnvFilter;
 use crate::config::LogFormat;
 use crate::http::{InternalError, LoggedClient};
 
-/// Installs the global subscriber. Logs go to stdout.
-pub fn init(level: &str, format: LogFormat) {
+/// Installs the global subscriber. Logs go to stdout through a writer thread, so a request
+/// never waits on a write to stdout; lines are never dropped (under a flood of requests the
+/// writer's queue applies back-pressure instead). Keep the guard until exit: dropping it
+/// flushes what is queued.
+pub fn init(level: &str, format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("tollgate-log")
+        // The writer thread drains the queue into this buffer and flushes when the queue is
+        // empty: one write to stdout per burst of lines, not one per line.
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        .with_ansi(ansi)
+        .with_writer(writer);
     // A second init (tests, or a CLI command after serve) is harmless: keep the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    guard
 }
 
 /// Where an extractor deep in the stack records which client the request authenticated as.

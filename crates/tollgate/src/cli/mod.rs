@@ -320,7 +320,7 @@ pub fn main() -> ExitCode {
 async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let shutdown = shutdown_signal();
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
-    crate::telemetry::init(&config.log_level, config.log_format);
+    let _log_guard = crate::telemetry::init(&config.log_level, config.log_format);
     let app = Application::build(&config)
         .await
         .map_err(|e| e.to_string())?;
