@@ -15,13 +15,15 @@ use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 use crate::keys::Algorithm;
 
-/// What the token endpoint needs of a client, and nothing more.
+/// What the token endpoint needs of a client, and nothing more: with 100,000 clients in
+/// memory, every byte here counts.
 #[derive(Debug)]
 pub struct CachedClient {
-    pub id: String,
+    pub id: Arc<str>,
     /// Tokens issued before this are not this client's (an id can be reused after a delete).
     pub created_at: UnixTime,
-    pub scopes: ScopeSet,
+    /// Shared between clients with the same scopes (most integrations of one kind have them).
+    pub scopes: Arc<ScopeSet>,
     pub access_token_lifetime: Option<u64>,
     pub signing_algorithm: Option<Algorithm>,
     /// Usable secrets only: disabled ones are left out.
@@ -52,11 +54,15 @@ impl CachedSecret {
 }
 
 impl CachedClient {
-    fn from_client(c: &Client, previous: Option<&CachedClient>) -> CachedClient {
+    fn from_client(
+        c: &Client,
+        scopes: Arc<ScopeSet>,
+        previous: Option<&CachedClient>,
+    ) -> CachedClient {
         CachedClient {
-            id: c.id.as_str().to_owned(),
+            id: Arc::from(c.id.as_str()),
             created_at: c.created_at,
-            scopes: c.scopes.clone(),
+            scopes,
             access_token_lifetime: c.access_token_lifetime,
             signing_algorithm: c.signing_algorithm,
             secrets: c
@@ -100,9 +106,13 @@ impl CachedClient {
     }
 }
 
+type Clients = HashMap<Arc<str>, Arc<CachedClient>>;
+
 #[derive(Debug, Default)]
 pub struct ClientCache {
-    clients: RwLock<HashMap<String, Arc<CachedClient>>>,
+    clients: RwLock<Clients>,
+    /// Distinct scope sets, by their canonical form.
+    scope_sets: std::sync::Mutex<HashMap<String, Arc<ScopeSet>>>,
 }
 
 impl ClientCache {
@@ -110,10 +120,19 @@ impl ClientCache {
         self.read().get(client_id).cloned()
     }
 
+    fn intern(&self, scopes: &ScopeSet) -> Arc<ScopeSet> {
+        let mut sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
+        sets.entry(scopes.to_delimited())
+            .or_insert_with(|| Arc::new(scopes.clone()))
+            .clone()
+    }
+
     pub fn put(&self, client: &Client) {
+        let scopes = self.intern(&client.scopes);
         let mut map = self.write();
         let entry = Arc::new(CachedClient::from_client(
             client,
+            scopes,
             map.get(client.id.as_str()).map(Arc::as_ref),
         ));
         map.insert(entry.id.clone(), entry);
@@ -123,19 +142,31 @@ impl ClientCache {
         self.write().remove(client_id);
     }
 
+    /// Replaces every entry with `clients` (read in pages, so a large installation never
+    /// holds all its rows at once).
     pub fn replace_all(&self, clients: &[Client]) {
-        let mut map = self.write();
-        let fresh = clients
-            .iter()
-            .map(|c| {
-                let previous = map.get(c.id.as_str()).map(Arc::as_ref);
-                (
-                    c.id.as_str().to_owned(),
-                    Arc::new(CachedClient::from_client(c, previous)),
-                )
-            })
-            .collect();
-        *map = fresh;
+        let mut fresh = Clients::with_capacity(clients.len());
+        self.extend(&mut fresh, clients);
+        self.swap(fresh);
+    }
+
+    /// Builds entries into `fresh`, keeping uses seen by the entries they replace.
+    pub fn extend(&self, fresh: &mut HashMap<Arc<str>, Arc<CachedClient>>, clients: &[Client]) {
+        let map = self.read();
+        for c in clients {
+            let previous = map.get(c.id.as_str()).map(Arc::as_ref);
+            let entry = CachedClient::from_client(c, self.intern(&c.scopes), previous);
+            fresh.insert(entry.id.clone(), Arc::new(entry));
+        }
+    }
+
+    /// Installs a map built with `extend`, and forgets scope sets no client holds any more.
+    pub fn swap(&self, fresh: HashMap<Arc<str>, Arc<CachedClient>>) {
+        *self.write() = fresh;
+        self.scope_sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, set| Arc::strong_count(set) > 1);
     }
 
     pub fn len(&self) -> usize {
@@ -194,11 +225,11 @@ impl ClientCache {
 
     // A panic while the lock was held cannot leave the map half-updated (every write is a
     // single insert, remove or swap), so a poisoned lock is still safe to use.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<CachedClient>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Clients> {
         self.clients.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<CachedClient>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Clients> {
         self.clients.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -295,6 +326,17 @@ mod tests {
         assert!(cache.take_unflushed().is_empty(), "written once");
         cache.unflush(&taken);
         assert_eq!(cache.take_unflushed().len(), 1, "a failed write is retried");
+    }
+
+    #[test]
+    fn equal_scope_sets_are_shared() {
+        let cache = ClientCache::default();
+        cache.put(&client("c1", &[]));
+        cache.put(&client("c2", &[]));
+        assert!(Arc::ptr_eq(
+            &cache.get("c1").unwrap().scopes,
+            &cache.get("c2").unwrap().scopes
+        ));
     }
 
     #[test]

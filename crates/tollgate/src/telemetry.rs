@@ -24,7 +24,10 @@ pub fn init(level: &str, format: LogFormat) -> tracing_appender::non_blocking::W
         .thread_name("tollgate-log")
         // The writer thread drains the queue into this buffer and flushes when the queue is
         // empty: one write to stdout per burst of lines, not one per line.
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -197,7 +197,7 @@ impl Tollgate {
         )
         .await?;
         let cache = ClientCache::default();
-        cache.replace_all(&store.all_clients().await?);
+        load_cache(store.as_ref(), &cache).await?;
         let dummy_hash = SecretHash(random_bytes::<32>(rng.as_ref()));
         let mut revoked = RevocationIndex::default();
         for entry in store.live_revocations(now).await? {
@@ -253,4 +253,26 @@ impl Tollgate {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         self.store.audit_events(after, limit, client).await
     }
+}
+
+/// Fills the cache a page at a time, so a large installation never holds every row at once.
+pub(crate) async fn load_cache(store: &dyn Store, cache: &ClientCache) -> Result<(), StoreError> {
+    const PAGE: u32 = 5_000;
+    let mut fresh = std::collections::HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store.list_clients(after.as_ref(), PAGE).await?;
+        cache.extend(&mut fresh, &page);
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => {
+                after = Some(crate::store::ListCursor {
+                    created_at: last.created_at,
+                    client_id: last.id.clone(),
+                });
+            }
+            _ => break,
+        }
+    }
+    cache.swap(fresh);
+    Ok(())
 }

@@ -81,7 +81,7 @@ impl Tollgate {
             access_token,
             expires_in: grant.lifetime,
             scope: grant.scope,
-            client_id: client.id.clone(),
+            client_id: client.id.to_string(),
         })
     }
 
@@ -191,7 +191,7 @@ impl Tollgate {
         let Ok(claims) = self.validate_token(token, now) else {
             return Ok(());
         };
-        if claims.client_id != client.id && !client.scopes.contains(ADMIN_SCOPE) {
+        if *claims.client_id != *client.id && !client.scopes.contains(ADMIN_SCOPE) {
             return Err(CallerError::NotOwner);
         }
         self.record_revocation(
