@@ -320,8 +320,20 @@ pub fn main() -> ExitCode {
 async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let shutdown = shutdown_signal();
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
-    let _log_guard = crate::telemetry::init(&config.log_level, config.log_format);
-    let app = Application::build(&config)
+    let logs = crate::telemetry::init(&config.log_level, config.log_format);
+    let flusher = logs.spawn_flusher();
+    let outcome = run_server(&config, shutdown).await;
+    flusher.abort();
+    // Whatever happened, what was logged reaches stdout.
+    logs.flush();
+    outcome
+}
+
+async fn run_server(
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(b) = &app.bootstrapped {
