@@ -19,6 +19,7 @@ use crate::domain::revocation::{Revocation, RevocationEntry, RevocationIndex};
 use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE, ScopeSet};
 use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN, SecretHash, SecretHasher};
 use crate::domain::token::{self, AccessTokenClaims, GrantError, TokenPolicy, TokenRequest};
+use crate::freshness::Freshness;
 use crate::keys::{Algorithm, KeyError, KeyRing, SigningKey, VerifyError};
 use crate::store::{ListCursor, Store, StoreError, StoredKey};
 
@@ -52,6 +53,9 @@ pub enum TokenError {
     Grant(#[from] GrantError),
     #[error(transparent)]
     Signing(#[from] KeyError),
+    /// The node lost the database longer ago than the outage grace: its cache may be stale.
+    #[error("the client cache may be out of date: the database is unreachable")]
+    Unavailable,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +77,17 @@ pub enum CallerError {
     NotOwner,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the client cache may be out of date: the database is unreachable")]
+    Unavailable,
+}
+
+impl CallerError {
+    fn from_authentication(e: TokenError) -> CallerError {
+        match e {
+            TokenError::Unavailable => CallerError::Unavailable,
+            _ => CallerError::InvalidClient,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +148,8 @@ pub struct Tollgate {
     /// Admin writes are rare; serialising them keeps the cache in the database's order.
     write_lock: Mutex<()>,
     revoked: RwLock<RevocationIndex>,
+    /// Whether the caches follow the database (several nodes); see [`Freshness`].
+    freshness: Freshness,
 }
 
 impl Tollgate {
@@ -170,6 +187,7 @@ impl Tollgate {
             dummy_hash,
             write_lock: Mutex::new(()),
             revoked: RwLock::new(revoked),
+            freshness: Freshness::default(),
         })
     }
 
@@ -199,6 +217,9 @@ impl Tollgate {
         creds: &Credentials,
         now: UnixTime,
     ) -> Result<Arc<CachedClient>, TokenError> {
+        if !self.freshness.usable(now) {
+            return Err(TokenError::Unavailable);
+        }
         let secret = creds.secret.expose();
         let presented = if secret.len() <= MAX_SECRET_LEN {
             self.hasher.hash(&creds.secret)
@@ -325,7 +346,7 @@ impl Tollgate {
     ) -> Result<Arc<CachedClient>, CallerError> {
         let client = self
             .authenticate(caller, now)
-            .map_err(|_| CallerError::InvalidClient)?;
+            .map_err(CallerError::from_authentication)?;
         if client.scopes.contains(INTROSPECT_SCOPE) || client.scopes.contains(ADMIN_SCOPE) {
             Ok(client)
         } else {
@@ -355,7 +376,7 @@ impl Tollgate {
     ) -> Result<(), CallerError> {
         let client = self
             .authenticate(caller, now)
-            .map_err(|_| CallerError::InvalidClient)?;
+            .map_err(CallerError::from_authentication)?;
         let Ok(claims) = self.validate_token(token, now) else {
             return Ok(());
         };
@@ -637,6 +658,57 @@ impl Tollgate {
             .set_meta(BOOTSTRAPPED, &now.0.to_string())
             .await?;
         Ok(result)
+    }
+}
+
+/// Keeping the caches in step with the database when other nodes write to it too. The
+/// change feed loop (`crate::sync`) calls these.
+impl Tollgate {
+    pub fn freshness(&self) -> &Freshness {
+        &self.freshness
+    }
+
+    /// Reloads one client from the database into the cache, or drops it if it is gone.
+    pub async fn refresh_client(&self, client_id: &str) -> Result<(), StoreError> {
+        let Ok(id) = ClientId::parse(client_id) else {
+            // Not a valid id, so not a client anyone can authenticate as.
+            self.cache.remove(client_id);
+            return Ok(());
+        };
+        // Serialised with this node's own writes, so a reload never overtakes one.
+        let _guard = self.write_lock.lock().await;
+        match self.store.get_client(&id).await? {
+            Some(client) => self.cache.put(&client),
+            None => self.cache.remove(client_id),
+        }
+        Ok(())
+    }
+
+    /// Learns a revocation recorded by another node.
+    pub async fn learn_revocation(&self, cursor: i64) -> Result<(), StoreError> {
+        if let Some(entry) = self.store.revocation(cursor).await? {
+            self.revoked
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(&entry.revocation);
+        }
+        Ok(())
+    }
+
+    /// Reloads every client and every live revocation. Revocations are only ever added (they
+    /// expire through pruning), so they are merged into what the node knows.
+    pub async fn refresh_all(&self, now: UnixTime) -> Result<(), StoreError> {
+        let revocations = self.store.live_revocations(now).await?;
+        {
+            let _guard = self.write_lock.lock().await;
+            let clients = self.store.all_clients().await?;
+            self.cache.replace_all(&clients);
+        }
+        let mut index = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        for entry in &revocations {
+            index.insert(&entry.revocation);
+        }
+        Ok(())
     }
 }
 

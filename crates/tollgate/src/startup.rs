@@ -13,7 +13,7 @@ use crate::config::{Config, DatabaseUrl, Issuer};
 use crate::domain::token::TokenPolicy;
 use crate::http::{self, AppState};
 use crate::service::{Bootstrapped, StartError, Tollgate};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -43,7 +43,8 @@ pub enum BuildError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    store: SqliteStore,
+    store: Arc<dyn Store>,
+    cache_refresh_interval: Duration,
     /// The administrator client created by this start, if any (to be shown once).
     pub bootstrapped: Option<Bootstrapped>,
 }
@@ -85,24 +86,28 @@ impl Application {
             audiences,
             default_lifetime: config.access_token_lifetime,
         };
-        let DatabaseUrl::Sqlite(url) = &config.database_url;
-        let store = SqliteStore::open(url).await.map_err(StartError::from)?;
-        let tollgate = Tollgate::start(
-            Arc::new(store.clone()) as Arc<dyn Store>,
-            policy,
-            config.signing_algorithm,
-            clock,
-            rng,
-        )
-        .await?;
-        let now = tollgate.now();
-        let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
+        let store = open_store(config).await.map_err(StartError::from)?;
+        // Nodes that start together take turns to create the keys and the bootstrap client.
+        let lock = store.startup_lock().await.map_err(StartError::from)?;
+        let started = async {
+            let tollgate =
+                Tollgate::start(store.clone(), policy, config.signing_algorithm, clock, rng)
+                    .await?;
+            let now = tollgate.now();
+            let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
+            Ok::<_, StartError>((tollgate, bootstrapped))
+        }
+        .await;
+        lock.release().await;
+        let (tollgate, bootstrapped) = started?;
+        tollgate.freshness().set_grace(config.database_outage_grace);
         Ok(Application {
             listener,
             state: AppState {
                 tollgate: Arc::new(tollgate),
             },
             store,
+            cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
             bootstrapped,
         })
     }
@@ -129,6 +134,19 @@ impl Application {
     ) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
         let pruner = tokio::spawn(prune_revocations(self.state.clone()));
+        let follower = match self.store.subscribe().await {
+            Ok(Some(feed)) => Some(crate::sync::spawn(
+                self.state.tollgate.clone(),
+                feed,
+                self.cache_refresh_interval,
+            )),
+            Ok(None) => None,
+            Err(e) => {
+                return Err(std::io::Error::other(format!(
+                    "cannot listen for other nodes' changes: {e}"
+                )));
+            }
+        };
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -150,9 +168,43 @@ impl Application {
             }
         };
         pruner.abort();
+        if let Some(f) = follower {
+            f.abort();
+        }
         self.store.close().await;
         outcome
     }
+}
+
+/// Opens the configured database, applying pending migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match &config.database_url {
+        DatabaseUrl::Sqlite(url) => Arc::new(
+            SqliteStore::open_with(
+                url,
+                config
+                    .database_pool_size
+                    .unwrap_or(crate::store::sqlite::DEFAULT_POOL_SIZE),
+            )
+            .await?,
+        ),
+        DatabaseUrl::Postgres(url) => Arc::new(
+            PostgresStore::open(
+                url,
+                config
+                    .database_pool_size
+                    .unwrap_or(crate::store::postgres::DEFAULT_POOL_SIZE),
+            )
+            .await?,
+        ),
+    })
+}
+
+/// `tollgate migrate`: applies pending migrations and closes the database.
+pub async fn migrate(config: &Config) -> Result<(), StoreError> {
+    let store = open_store(config).await?;
+    store.close().await;
+    Ok(())
 }
 
 /// How often expired revocations are forgotten.

@@ -77,6 +77,17 @@ impl Problem {
         p
     }
 
+    /// The database is away: a 503 that says to retry, the cause kept for the log only.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Problem {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the server cannot reach its database right now; try again shortly",
+        );
+        p.internal = Some(cause.to_string());
+        p
+    }
+
     pub fn with_challenge(mut self, challenge: String) -> Problem {
         self.www_authenticate = Some(challenge);
         self
@@ -119,6 +130,7 @@ impl From<ClientError> for Problem {
                 "removing the only secret would lock the client out; add a new secret first, \
                  or delete the client",
             ),
+            ClientError::Store(e) if e.is_unavailable() => Problem::unavailable(e),
             ClientError::Store(e) => Problem::internal(e),
         }
     }
