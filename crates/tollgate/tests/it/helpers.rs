@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -9,15 +10,53 @@ use tollgate::clock::{ManualClock, SystemRng, UnixTime};
 use tollgate::config::Config;
 use tollgate::startup::Application;
 
+use crate::pg::{self, PgDatabase};
+
 pub const ADMIN_ID: &str = "it-admin";
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
+
+/// Where a test server keeps its data: a temporary directory and, in the PostgreSQL pass, a
+/// fresh database. Restarting a server on the same `TestDir` finds the same data.
+#[derive(Debug)]
+pub struct TestDir {
+    dir: TempDir,
+    database: Option<PgDatabase>,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        TestDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+            database: pg::postgres().then(PgDatabase::create),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The settings that point a server at this data: the data directory, and the database
+    /// in the PostgreSQL pass.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![(
+            "TOLLGATE_DATA_DIR".to_owned(),
+            self.dir.path().join("data").display().to_string(),
+        )];
+        if let Some(db) = &self.database {
+            env.push(("TOLLGATE_DATABASE_URL".to_owned(), db.url.clone()));
+            // Tests run side by side: keep each server's share of connections small.
+            env.push(("TOLLGATE_DATABASE_POOL_SIZE".to_owned(), "4".to_owned()));
+        }
+        env
+    }
+}
 
 pub struct TestApp {
     pub base: String,
     pub issuer: String,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
-    pub dir: Arc<TempDir>,
+    pub dir: Arc<TestDir>,
     pub tollgate: Arc<tollgate::service::Tollgate>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -30,23 +69,22 @@ impl TestApp {
 
     /// Starts a server with extra `TOLLGATE_*` settings on top of the test defaults.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let dir = Arc::new(TestDir::new());
         Self::spawn_in(dir, extra).await
     }
 
-    /// Starts a server on an existing data directory (to test restarts).
-    pub async fn spawn_in(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> TestApp {
-        let data = dir.path().join("data");
-        let mut env: Vec<(String, String)> = vec![
+    /// Starts a server on existing data (to test restarts).
+    pub async fn spawn_in(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> TestApp {
+        let mut env: Vec<(String, String)> = dir.env();
+        env.extend([
             ("TOLLGATE_LISTEN".into(), "127.0.0.1:0".into()),
-            ("TOLLGATE_DATA_DIR".into(), data.display().to_string()),
             ("TOLLGATE_LOG_LEVEL".into(), "warn".into()),
             ("TOLLGATE_BOOTSTRAP_CLIENT_ID".into(), ADMIN_ID.into()),
             (
                 "TOLLGATE_BOOTSTRAP_CLIENT_SECRET".into(),
                 ADMIN_SECRET.into(),
             ),
-        ];
+        ]);
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_sources(None, env).expect("test config");
         let clock = Arc::new(ManualClock::new(UnixTime(1_900_000_000)));

@@ -1,5 +1,6 @@
-//! Integration tests: the real server on port 0 against a fresh SQLite file per test,
-//! spoken to over HTTP. One test binary for the crate, to keep link time down.
+//! Integration tests: the real server on port 0 against a fresh database per test (SQLite,
+//! or PostgreSQL with `TOLLGATE_TEST_DATABASE=postgres`; see `pg.rs`), spoken to over HTTP.
+//! One test binary for the crate, to keep link time down.
 
 // Tests wait on real servers with deadlines, and unwrap freely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -9,4 +10,5 @@ mod binary;
 mod helpers;
 mod introspection;
 mod metadata;
+mod pg;
 mod token;
