@@ -79,11 +79,16 @@ impl PostgresStore {
 /// Applies pending migrations on a connection of its own. sqlx's PostgreSQL migrator holds a
 /// session advisory lock (`pg_advisory_lock`, keyed by the database name) while it works, so
 /// nodes that start together migrate one after the other; closing the connection afterwards
-/// releases the lock even when a migration failed.
+/// releases the lock even when a migration failed. (A pool of one rather than a bare
+/// connection: `Migrator::run(&mut PgConnection)` makes the future not `Send`.)
 async fn migrate(options: &PgConnectOptions) -> Result<(), StoreError> {
-    let mut conn = PgConnection::connect_with(options).await?;
-    let result = MIGRATOR.run(&mut conn).await;
-    let _ = conn.close().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options.clone())
+        .await?;
+    let result = MIGRATOR.run(&pool).await;
+    pool.close().await;
     result?;
     Ok(())
 }

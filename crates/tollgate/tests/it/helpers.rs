@@ -1,4 +1,3 @@
-use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -29,10 +28,6 @@ impl TestDir {
             dir: tempfile::tempdir().expect("temp dir"),
             database: pg::postgres().then(PgDatabase::create),
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 
     /// The settings that point a server at this data: the data directory, and the database

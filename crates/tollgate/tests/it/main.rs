@@ -7,8 +7,10 @@
 
 mod admin;
 mod binary;
+mod cluster;
 mod helpers;
 mod introspection;
 mod metadata;
+mod outage;
 mod pg;
 mod token;
