@@ -201,8 +201,9 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 /// `tollgate migrate`: applies pending migrations and closes the database.
-pub async fn migrate(config: &Config) -> Result<(), StoreError> {
-    let store = open_store(config).await?;
+pub async fn migrate(config: &Config) -> Result<(), BuildError> {
+    create_private_dir(&config.data_dir)?;
+    let store = open_store(config).await.map_err(StartError::from)?;
     store.close().await;
     Ok(())
 }

@@ -31,6 +31,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The first connection at start failed; `target` is host:port/database, no password.
+    #[error("cannot connect to the database at {target}: {source}")]
+    Connect { target: String, source: sqlx::Error },
 }
 
 impl StoreError {
@@ -41,6 +44,7 @@ impl StoreError {
         match self {
             StoreError::Database(e) => unavailable(e),
             StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => unavailable(e),
+            StoreError::Connect { source, .. } => unavailable(source),
             _ => false,
         }
     }

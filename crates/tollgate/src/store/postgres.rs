@@ -66,6 +66,19 @@ impl PostgresStore {
     /// Connects, applies pending migrations and opens a pool of `pool_size` connections.
     pub async fn open(url: &str, pool_size: u32) -> Result<PostgresStore, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("tollgate");
+        // One direct attempt first: a pool would only report that it timed out.
+        let first = PgConnection::connect_with(&options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: format!(
+                    "{}:{}/{}",
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or_default()
+                ),
+                source,
+            })?;
+        let _ = first.close().await;
         migrate(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(1))

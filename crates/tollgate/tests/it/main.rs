@@ -11,6 +11,7 @@ mod cluster;
 mod helpers;
 mod introspection;
 mod metadata;
+mod migrate;
 mod outage;
 mod pg;
 mod token;
