@@ -16,6 +16,15 @@
 //! | `audiences`             | `TOLLGATE_AUDIENCES` (commas)    | `[issuer]`; the first is the default     |
 //! | `log_level`             | `TOLLGATE_LOG_LEVEL`             | `info` (a tracing filter directive)      |
 //! | `log_format`            | `TOLLGATE_LOG_FORMAT`            | `text` (or `json`)                       |
+//! | `extra_signing_algorithms` | `TOLLGATE_EXTRA_SIGNING_ALGORITHMS` (commas) | none: more algorithms clients may choose |
+//! | `key_rotation_period`   | `TOLLGATE_KEY_ROTATION_PERIOD`   | `2592000` (30 days) a key signs          |
+//! | `key_announce_period`   | `TOLLGATE_KEY_ANNOUNCE_PERIOD`   | `86400` (1 day) a key is published first |
+//! | `max_secrets_per_client`| `TOLLGATE_MAX_SECRETS_PER_CLIENT`| `5`                                      |
+//! | `key_encryption_key_file` | `TOLLGATE_KEY_ENCRYPTION_KEY_FILE` | `<data_dir>/key-encryption.key`, generated on first start (SQLite); required on PostgreSQL |
+//!
+//! `TOLLGATE_KEY_ENCRYPTION_KEY` (the key itself, base64) and, while rotating it,
+//! `TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY` / `TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY_FILE` are read
+//! from the environment only.
 //!
 //! `TOLLGATE_BOOTSTRAP_CLIENT_ID` and `TOLLGATE_BOOTSTRAP_CLIENT_SECRET` are read from the
 //! environment only, so the bootstrap secret never sits in a config file.
@@ -58,6 +67,11 @@ const OTHER_ENV_VARS: &[&str] = &[
 pub const MAX_POOL_SIZE: u32 = 1000;
 pub const MAX_CACHE_REFRESH_INTERVAL: u64 = 86_400;
 pub const MAX_OUTAGE_GRACE: u64 = 86_400;
+pub const DEFAULT_ROTATION_PERIOD: u64 = 30 * 86_400;
+pub const DEFAULT_ANNOUNCE_PERIOD: u64 = 86_400;
+/// A key must be announced for longer than verifiers cache the JWKS (five minutes), twice over.
+pub const MIN_ANNOUNCE_PERIOD: u64 = 600;
+pub const MAX_SECRETS_LIMIT: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -86,6 +100,55 @@ pub struct Config {
     pub cache_refresh_interval: u64,
     /// Seconds a node keeps authenticating clients from its cache after it lost the database.
     pub database_outage_grace: u64,
+    /// Algorithms besides `signing_algorithm` that clients may have their tokens signed with.
+    pub extra_signing_algorithms: Vec<Algorithm>,
+    pub key_rotation_period: u64,
+    pub key_announce_period: u64,
+    pub max_secrets_per_client: usize,
+    /// The key-encryption key, when given; otherwise the default file in the data directory.
+    pub kek: Option<KekMaterial>,
+    /// The key-encryption key being replaced, while rotating it.
+    pub previous_kek: Option<KekMaterial>,
+}
+
+/// 32 bytes of key-encryption key.
+#[derive(Clone)]
+pub struct KekMaterial(pub zeroize::Zeroizing<[u8; crate::sealing::KEK_LEN]>);
+
+impl fmt::Debug for KekMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KekMaterial(<redacted>)")
+    }
+}
+
+impl KekMaterial {
+    /// Base64 (standard alphabet) of exactly 32 bytes, surrounding white space ignored, as
+    /// `openssl rand -base64 32` prints it.
+    pub fn parse(text: &str) -> Result<KekMaterial, String> {
+        use base64::Engine;
+        let bytes = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| "is not base64 (create one with `openssl rand -base64 32`)")?,
+        );
+        let mut key = zeroize::Zeroizing::new([0u8; crate::sealing::KEK_LEN]);
+        if bytes.len() != key.len() {
+            return Err(format!(
+                "must be 32 bytes, base64-encoded; this is {} bytes",
+                bytes.len()
+            ));
+        }
+        key.copy_from_slice(&bytes);
+        Ok(KekMaterial(key))
+    }
+
+    pub fn read_file(path: &Path) -> Result<KekMaterial, String> {
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        );
+        KekMaterial::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 /// Credentials for the administrator client, supplied by an automated deployment.
@@ -221,6 +284,14 @@ pub enum ConfigError {
     UnknownEnv(String),
 }
 
+/// Key-encryption keys from the environment, before validation.
+#[derive(Default)]
+struct KekSources {
+    key: Option<String>,
+    previous: Option<String>,
+    previous_file: Option<PathBuf>,
+}
+
 /// The shape of the TOML file; every key is optional and unknown keys are refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -237,6 +308,11 @@ struct FileConfig {
     database_pool_size: Option<u32>,
     cache_refresh_interval: Option<u64>,
     database_outage_grace: Option<u64>,
+    extra_signing_algorithms: Option<Vec<String>>,
+    key_rotation_period: Option<u64>,
+    key_announce_period: Option<u64>,
+    max_secrets_per_client: Option<usize>,
+    key_encryption_key_file: Option<PathBuf>,
 }
 
 fn invalid(key: &'static str, env: &'static str, message: impl Into<String>) -> ConfigError {
@@ -312,6 +388,13 @@ impl Config {
             .collect();
         let mut bootstrap_id = None;
         let mut bootstrap_secret = None;
+        let mut keks = KekSources::default();
+        let number = |key: &'static str, env: &'static str, value: &str| {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| invalid(key, env, format!("`{value}` is not a whole number")))
+        };
         for (key, value) in env {
             match key.as_str() {
                 "TOLLGATE_LISTEN" => file.listen = Some(value),
@@ -365,19 +448,60 @@ impl Config {
                         " of seconds",
                     )?)
                 }
+                "TOLLGATE_EXTRA_SIGNING_ALGORITHMS" => {
+                    file.extra_signing_algorithms = Some(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                    )
+                }
+                "TOLLGATE_KEY_ROTATION_PERIOD" => {
+                    file.key_rotation_period = Some(number(
+                        "key_rotation_period",
+                        "TOLLGATE_KEY_ROTATION_PERIOD",
+                        &value,
+                    )?)
+                }
+                "TOLLGATE_KEY_ANNOUNCE_PERIOD" => {
+                    file.key_announce_period = Some(number(
+                        "key_announce_period",
+                        "TOLLGATE_KEY_ANNOUNCE_PERIOD",
+                        &value,
+                    )?)
+                }
+                "TOLLGATE_MAX_SECRETS_PER_CLIENT" => {
+                    let n = number(
+                        "max_secrets_per_client",
+                        "TOLLGATE_MAX_SECRETS_PER_CLIENT",
+                        &value,
+                    )?;
+                    file.max_secrets_per_client = Some(usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                "TOLLGATE_KEY_ENCRYPTION_KEY_FILE" => {
+                    file.key_encryption_key_file = Some(value.into())
+                }
+                "TOLLGATE_KEY_ENCRYPTION_KEY" => keks.key = Some(value),
+                "TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY" => keks.previous = Some(value),
+                "TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY_FILE" => {
+                    keks.previous_file = Some(value.into())
+                }
                 "TOLLGATE_BOOTSTRAP_CLIENT_ID" => bootstrap_id = Some(value),
                 "TOLLGATE_BOOTSTRAP_CLIENT_SECRET" => bootstrap_secret = Some(value),
                 other if OTHER_ENV_VARS.contains(&other) => {}
                 other => return Err(ConfigError::UnknownEnv(other.to_owned())),
             }
         }
-        Self::validate(file, bootstrap_id, bootstrap_secret)
+        Self::validate(file, bootstrap_id, bootstrap_secret, keks)
     }
 
     fn validate(
         file: FileConfig,
         bootstrap_id: Option<String>,
         bootstrap_secret: Option<String>,
+        keks: KekSources,
     ) -> Result<Config, ConfigError> {
         let listen = match file.listen {
             Some(s) => s.trim().parse::<SocketAddr>().map_err(|_| {
@@ -517,7 +641,101 @@ impl Config {
             "TOLLGATE_DATABASE_OUTAGE_GRACE",
             " seconds",
         )?;
+        let mut extra_signing_algorithms = Vec::new();
+        for a in file.extra_signing_algorithms.unwrap_or_default() {
+            let alg = Algorithm::from_str(&a).map_err(|_| {
+                invalid(
+                    "extra_signing_algorithms",
+                    "TOLLGATE_EXTRA_SIGNING_ALGORITHMS",
+                    format!("`{a}` is not one of ES256, EdDSA, RS256"),
+                )
+            })?;
+            if alg != signing_algorithm && !extra_signing_algorithms.contains(&alg) {
+                extra_signing_algorithms.push(alg);
+            }
+        }
+        let key_rotation_period = file.key_rotation_period.unwrap_or(DEFAULT_ROTATION_PERIOD);
+        let key_announce_period = file.key_announce_period.unwrap_or(DEFAULT_ANNOUNCE_PERIOD);
+        if key_announce_period < MIN_ANNOUNCE_PERIOD {
+            return Err(invalid(
+                "key_announce_period",
+                "TOLLGATE_KEY_ANNOUNCE_PERIOD",
+                format!(
+                    "must be at least {MIN_ANNOUNCE_PERIOD} seconds, so verifiers that cache the \
+                     JWKS for five minutes see a key before it signs"
+                ),
+            ));
+        }
+        if key_rotation_period <= key_announce_period || key_rotation_period > 366 * 86_400 {
+            return Err(invalid(
+                "key_rotation_period",
+                "TOLLGATE_KEY_ROTATION_PERIOD",
+                format!(
+                    "must be longer than key_announce_period ({key_announce_period} s) and at \
+                     most a year"
+                ),
+            ));
+        }
+        let max_secrets_per_client = file.max_secrets_per_client.unwrap_or(5);
+        if !(1..=MAX_SECRETS_LIMIT).contains(&max_secrets_per_client) {
+            return Err(invalid(
+                "max_secrets_per_client",
+                "TOLLGATE_MAX_SECRETS_PER_CLIENT",
+                format!("must be between 1 and {MAX_SECRETS_LIMIT}"),
+            ));
+        }
+        let kek = match (keks.key, file.key_encryption_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "key_encryption_key_file",
+                    "TOLLGATE_KEY_ENCRYPTION_KEY/TOLLGATE_KEY_ENCRYPTION_KEY_FILE",
+                    "give the key-encryption key one way, not both",
+                ));
+            }
+            (Some(k), None) => Some(
+                KekMaterial::parse(&k)
+                    .map_err(|m| invalid("key encryption key", "TOLLGATE_KEY_ENCRYPTION_KEY", m))?,
+            ),
+            (None, Some(path)) => Some(KekMaterial::read_file(&path).map_err(|m| {
+                invalid(
+                    "key_encryption_key_file",
+                    "TOLLGATE_KEY_ENCRYPTION_KEY_FILE",
+                    m,
+                )
+            })?),
+            (None, None) => None,
+        };
+        let previous_kek = match (keks.previous, keks.previous_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "previous key encryption key",
+                    "TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY/TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY_FILE",
+                    "give the previous key-encryption key one way, not both",
+                ));
+            }
+            (Some(k), None) => Some(KekMaterial::parse(&k).map_err(|m| {
+                invalid(
+                    "previous key encryption key",
+                    "TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY",
+                    m,
+                )
+            })?),
+            (None, Some(path)) => Some(KekMaterial::read_file(&path).map_err(|m| {
+                invalid(
+                    "previous key encryption key",
+                    "TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY_FILE",
+                    m,
+                )
+            })?),
+            (None, None) => None,
+        };
         Ok(Config {
+            extra_signing_algorithms,
+            key_rotation_period,
+            key_announce_period,
+            max_secrets_per_client,
+            kek,
+            previous_kek,
             listen,
             issuer,
             data_dir,
@@ -626,6 +844,25 @@ mod tests {
             ("TOLLGATE_DATABASE_URL", "sqlite::memory:", "in-memory"),
             ("TOLLGATE_AUDIENCES", "not a uri", "audiences"),
             ("TOLLGATE_BOOTSTRAP_CLIENT_ID", "admin", "neither"),
+            ("TOLLGATE_KEY_ANNOUNCE_PERIOD", "60", "key_announce_period"),
+            ("TOLLGATE_KEY_ROTATION_PERIOD", "600", "key_rotation_period"),
+            (
+                "TOLLGATE_MAX_SECRETS_PER_CLIENT",
+                "0",
+                "max_secrets_per_client",
+            ),
+            (
+                "TOLLGATE_EXTRA_SIGNING_ALGORITHMS",
+                "ES256,HS256",
+                "extra_signing_algorithms",
+            ),
+            ("TOLLGATE_KEY_ENCRYPTION_KEY", "c2hvcnQ=", "32 bytes"),
+            ("TOLLGATE_KEY_ENCRYPTION_KEY", "not base64!", "base64"),
+            (
+                "TOLLGATE_KEY_ENCRYPTION_KEY_FILE",
+                "/nonexistent/kek",
+                "cannot read",
+            ),
         ] {
             let err = Config::from_sources(None, env(&[(var, value)]))
                 .unwrap_err()

@@ -243,10 +243,14 @@ fn thumbprint(jwk: &serde_json::Value) -> String {
     ))
 }
 
-/// The keys the server holds: one signs, all are published and accepted.
+/// The keys the server holds at one moment: one current key per active algorithm signs (the
+/// first is the default), and every published key (announced, current, retired) is in the
+/// JWKS and accepted.
 #[derive(Debug, Clone)]
 pub struct KeyRing {
-    current: Arc<SigningKey>,
+    default: Arc<SigningKey>,
+    /// Current keys of the other active algorithms.
+    others: Vec<Arc<SigningKey>>,
     published: Vec<Arc<SigningKey>>,
 }
 
@@ -270,16 +274,44 @@ struct Header {
 }
 
 impl KeyRing {
-    pub fn new(current: Arc<SigningKey>, published: Vec<Arc<SigningKey>>) -> KeyRing {
+    /// `default` signs unless a client asks for another active algorithm, whose current key
+    /// is in `others`. Signing keys are published even if `published` omits them.
+    pub fn new(
+        default: Arc<SigningKey>,
+        others: Vec<Arc<SigningKey>>,
+        published: Vec<Arc<SigningKey>>,
+    ) -> KeyRing {
         let mut published = published;
-        if !published.iter().any(|k| k.kid == current.kid) {
-            published.insert(0, current.clone());
+        for key in others.iter().rev().chain(std::iter::once(&default)) {
+            if !published.iter().any(|k| k.kid == key.kid) {
+                published.insert(0, key.clone());
+            }
         }
-        KeyRing { current, published }
+        KeyRing {
+            default,
+            others,
+            published,
+        }
     }
 
+    /// The key that signs with the default algorithm.
     pub fn current(&self) -> &Arc<SigningKey> {
-        &self.current
+        &self.default
+    }
+
+    /// The key that signs with `alg`, if that algorithm is active.
+    pub fn current_for(&self, alg: Algorithm) -> Option<&Arc<SigningKey>> {
+        std::iter::once(&self.default)
+            .chain(&self.others)
+            .find(|k| k.alg == alg)
+    }
+
+    /// The algorithms tokens can be signed with, the default first.
+    pub fn signing_algorithms(&self) -> Vec<Algorithm> {
+        std::iter::once(&self.default)
+            .chain(&self.others)
+            .map(|k| k.alg)
+            .collect()
     }
 
     pub fn published(&self) -> &[Arc<SigningKey>] {
@@ -343,7 +375,7 @@ mod tests {
                 reloaded.kid(),
                 "{alg}: kid must survive a restart"
             );
-            let ring = KeyRing::new(Arc::new(reloaded), vec![]);
+            let ring = KeyRing::new(Arc::new(reloaded), vec![], vec![]);
             let token = key.sign_jwt(br#"{"sub":"x"}"#).unwrap();
             assert_eq!(ring.verify(&token).unwrap(), br#"{"sub":"x"}"#, "{alg}");
             let jwk = key.public_jwk();
@@ -356,7 +388,7 @@ mod tests {
     fn tampering_and_foreign_keys_are_refused() {
         let (key, _) = SigningKey::generate(Algorithm::Es256).unwrap();
         let (other, _) = SigningKey::generate(Algorithm::Es256).unwrap();
-        let ring = KeyRing::new(Arc::new(key), vec![]);
+        let ring = KeyRing::new(Arc::new(key), vec![], vec![]);
         let good = ring.current().sign_jwt(br#"{"a":1}"#).unwrap();
         let parts: Vec<&str> = good.split('.').collect();
         let forged = format!("{}.{}.{}", parts[0], B64.encode(br#"{"a":2}"#), parts[2]);

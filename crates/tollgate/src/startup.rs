@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, Rng, SystemClock, SystemRng};
-use crate::config::{Config, DatabaseUrl, Issuer};
+use crate::clock::{Clock, Rng, SystemClock, SystemRng, random_bytes};
+use crate::config::{Config, DatabaseUrl, Issuer, KekMaterial};
 use crate::domain::token::TokenPolicy;
 use crate::http::{self, AppState};
-use crate::service::{Bootstrapped, StartError, Tollgate};
+use crate::keyring::RotationPolicy;
+use crate::sealing::Kek;
+use crate::service::{Bootstrapped, Settings, StartError, Tollgate};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -35,9 +37,14 @@ pub enum BuildError {
         path: String,
         source: std::io::Error,
     },
+    #[error("key-encryption key: {0}")]
+    Kek(String),
     #[error(transparent)]
     Start(#[from] StartError),
 }
+
+/// The key-encryption key's default file in the data directory.
+pub const KEK_FILE: &str = "key-encryption.key";
 
 #[derive(Debug)]
 pub struct Application {
@@ -87,15 +94,28 @@ impl Application {
             default_lifetime: config.access_token_lifetime,
         };
         let store = open_store(config).await.map_err(StartError::from)?;
+        let mut algorithms = vec![config.signing_algorithm];
+        algorithms.extend(&config.extra_signing_algorithms);
         // Nodes that start together take turns to create the keys and the bootstrap client.
         let lock = store.startup_lock().await.map_err(StartError::from)?;
         let started = async {
-            let tollgate =
-                Tollgate::start(store.clone(), policy, config.signing_algorithm, clock, rng)
-                    .await?;
+            let kek = resolve_kek(config, store.as_ref(), rng.as_ref()).await?;
+            tracing::info!(kek = kek.id(), "key-encryption key loaded");
+            let settings = Settings {
+                policy,
+                algorithms,
+                rotation: RotationPolicy {
+                    period: config.key_rotation_period,
+                    announce: config.key_announce_period,
+                },
+                max_secrets_per_client: config.max_secrets_per_client,
+                kek,
+                previous_kek: config.previous_kek.as_ref().map(|m| Kek::new(&m.0)),
+            };
+            let tollgate = Tollgate::start(store.clone(), settings, clock, rng).await?;
             let now = tollgate.now();
             let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
-            Ok::<_, StartError>((tollgate, bootstrapped))
+            Ok::<_, BuildError>((tollgate, bootstrapped))
         }
         .await;
         lock.release().await;
@@ -133,7 +153,6 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
-        let pruner = tokio::spawn(prune_revocations(self.state.clone()));
         let follower = match self.store.subscribe().await {
             Ok(Some(feed)) => Some(crate::sync::spawn(
                 self.state.tollgate.clone(),
@@ -147,6 +166,7 @@ impl Application {
                 )));
             }
         };
+        let upkeep = tokio::spawn(upkeep(self.state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -167,9 +187,13 @@ impl Application {
                 Ok(())
             }
         };
-        pruner.abort();
+        upkeep.abort();
         if let Some(f) = follower {
             f.abort();
+        }
+        // What the last minute's token requests saw is not lost on a clean stop.
+        if let Err(e) = self.state.tollgate.flush_secret_use().await {
+            tracing::warn!(error = %e, "could not write secret last-use times at shutdown");
         }
         self.store.close().await;
         outcome
@@ -207,21 +231,86 @@ pub async fn migrate(config: &Config) -> Result<(), BuildError> {
     store.close().await;
     Ok(())
 }
+/// How often the periodic work runs: last-use write-behind (so at most this much is lost on
+/// a crash), expiry audit, revocation pruning, key rotation.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// How often expired revocations are forgotten.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
-
-async fn prune_revocations(state: AppState) {
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
+async fn upkeep(state: AppState) {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let now = state.tollgate.now();
-        match state.tollgate.prune_revocations(now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(pruned = n, "forgot revocations of expired tokens"),
-            Err(e) => tracing::warn!(error = %e, "could not prune revocations; will retry"),
-        }
+        state.tollgate.upkeep(now).await;
     }
+}
+
+/// Where the key-encryption key comes from: the configuration, or the default file in the data
+/// directory, generated on the first start of a new installation. An installation that has
+/// keys but no key-encryption key refuses to start.
+///
+/// Nodes sharing a PostgreSQL database must all hold the same key-encryption key, and a file
+/// each node generated in its own data directory would differ from node to node: on
+/// PostgreSQL the key must be configured explicitly.
+async fn resolve_kek(config: &Config, store: &dyn Store, rng: &dyn Rng) -> Result<Kek, BuildError> {
+    if let Some(m) = &config.kek {
+        return Ok(Kek::new(&m.0));
+    }
+    if matches!(config.database_url, DatabaseUrl::Postgres(_)) {
+        return Err(BuildError::Kek(
+            "a PostgreSQL database is shared by every node, and every node must encrypt and \
+             decrypt its keys with the same key-encryption key: set \
+             TOLLGATE_KEY_ENCRYPTION_KEY_FILE (or TOLLGATE_KEY_ENCRYPTION_KEY) to the same \
+             32-byte base64 key on every node (e.g. from `openssl rand -base64 32`), kept apart \
+             from the database. Tollgate does not generate one in the data directory on \
+             PostgreSQL, since each node would make a different one"
+                .to_owned(),
+        ));
+    }
+    let path = config.data_dir.join(KEK_FILE);
+    if path.exists() {
+        return KekMaterial::read_file(&path)
+            .map(|m| Kek::new(&m.0))
+            .map_err(BuildError::Kek);
+    }
+    if store.has_keys().await.map_err(StartError::from)? {
+        return Err(BuildError::Kek(format!(
+            "the database holds encrypted keys but no key-encryption key was found: set \
+             TOLLGATE_KEY_ENCRYPTION_KEY_FILE (or TOLLGATE_KEY_ENCRYPTION_KEY) to the key this \
+             installation was started with, or restore {}",
+            path.display()
+        )));
+    }
+    let material = zeroize::Zeroizing::new(random_bytes::<{ crate::sealing::KEK_LEN }>(rng));
+    use base64::Engine;
+    let text = zeroize::Zeroizing::new(format!(
+        "{}\n",
+        base64::engine::general_purpose::STANDARD.encode(material.as_ref())
+    ));
+    write_private_file(&path, text.as_bytes())
+        .map_err(|e| BuildError::Kek(format!("cannot write {}: {e}", path.display())))?;
+    tracing::warn!(
+        path = %path.display(),
+        "generated a key-encryption key: it encrypts the signing keys and the secret-hashing key \
+         in the database. Back it up apart from the database, or move it to a secret store and \
+         point TOLLGATE_KEY_ENCRYPTION_KEY_FILE at it"
+    );
+    Ok(Kek::new(&material))
+}
+
+/// Creates `path` readable by its owner only (0600), failing if it exists.
+fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
 }
 
 /// Registers for SIGTERM and Ctrl-C at once (so a signal that arrives during startup is not

@@ -1,9 +1,9 @@
 //! Keeps a node's caches in step with a database that other nodes write to.
 //!
-//! Each node holds every client and every live revocation in memory, so the token endpoint and
-//! introspection never wait for the database. When another node changes a client or records a
-//! revocation, the database announces it on a change feed (PostgreSQL `LISTEN/NOTIFY`) and
-//! this loop reloads what changed. After the feed lost its connection, and every
+//! Each node holds every client, every live revocation and the signing keys in memory, so the
+//! token endpoint and introspection never wait for the database. When another node changes a
+//! client, records a revocation or generates or removes a signing key, the database announces
+//! it on a change feed (PostgreSQL `LISTEN/NOTIFY`) and this loop reloads what changed. After the feed lost its connection, and every
 //! `cache_refresh_interval` as a safety net, it reloads everything. While the feed is down or
 //! reloads fail, the node's [`Freshness`](crate::freshness::Freshness) records since when it
 //! may be behind, which decides how long it keeps authenticating clients from its cache.
@@ -94,8 +94,15 @@ struct State {
 impl State {
     async fn apply(&mut self, tollgate: &Tollgate, change: Change) {
         let result = match &change {
-            Change::Client(id) => tollgate.refresh_client(id).await,
-            Change::Revocation(cursor) => tollgate.learn_revocation(*cursor).await,
+            Change::Client(id) => tollgate.refresh_client(id).await.map_err(|e| e.to_string()),
+            Change::Revocation(cursor) => tollgate
+                .learn_revocation(*cursor)
+                .await
+                .map_err(|e| e.to_string()),
+            Change::Keys => tollgate
+                .reload_keys(tollgate.now())
+                .await
+                .map_err(|e| e.to_string()),
             Change::Lost => {
                 self.connected = false;
                 tollgate.freshness().mark_stale(tollgate.now());

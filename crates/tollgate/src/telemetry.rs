@@ -12,18 +12,95 @@ use tracing_subscriber::EnvFilter;
 use crate::config::LogFormat;
 use crate::http::{InternalError, LoggedClient};
 
-/// Installs the global subscriber. Logs go to stdout.
-pub fn init(level: &str, format: LogFormat) {
+/// Installs the global subscriber. Log lines are appended to an in-memory buffer and written
+/// to stdout in batches — by [`LogBuffer::flush`] every [`LOG_FLUSH_EVERY`], or at once when the
+/// buffer passes [`LOG_BUFFER_LIMIT`] — so a request never waits on a write to stdout and no
+/// thread is woken per line. Call `flush` before exit.
+pub fn init(level: &str, format: LogFormat) -> LogBuffer {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let buffer = LogBuffer::default();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        .with_ansi(ansi)
+        .with_writer(buffer.clone());
     // A second init (tests, or a CLI command after serve) is harmless: keep the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    buffer
+}
+
+/// How often buffered log lines are written out; at most this much is lost on a crash.
+pub const LOG_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Above this many buffered bytes the event that crosses it writes the buffer out itself.
+pub const LOG_BUFFER_LIMIT: usize = 256 * 1024;
+
+/// Log lines waiting to be written to stdout.
+#[derive(Clone, Debug, Default)]
+pub struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// Writes out what is buffered.
+    pub fn flush(&self) {
+        let pending = std::mem::take(&mut *self.lock());
+        write_out(&pending);
+    }
+
+    /// Flushes every [`LOG_FLUSH_EVERY`] until the runtime stops.
+    pub fn spawn_flusher(&self) -> tokio::task::JoinHandle<()> {
+        let buffer = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LOG_FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                let buffer = buffer.clone();
+                // A slow stdout (a full pipe) must not stall an async worker.
+                let _ = tokio::task::spawn_blocking(move || buffer.flush()).await;
+            }
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn write_out(bytes: &[u8]) {
+    use std::io::Write;
+    if !bytes.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let full = {
+            let mut buf = self.lock();
+            buf.extend_from_slice(line);
+            (buf.len() > LOG_BUFFER_LIMIT).then(|| std::mem::take(&mut *buf))
+        };
+        if let Some(full) = full {
+            write_out(&full);
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> LogBuffer {
+        self.clone()
+    }
 }
 
 /// Where an extractor deep in the stack records which client the request authenticated as.

@@ -142,6 +142,45 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, String> {
+        let response = self.request(method, path, body).await?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
+        let json: Value = response.json().await.map_err(|e| {
+            format!("the admin API answered {status} with a body that is not JSON ({e})")
+        })?;
+        if status.is_success() {
+            return Ok(json);
+        }
+        Err(problem_message(status, &json))
+    }
+
+    /// Like `send`, for answers that are not JSON (credential exports): the body as text.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<String, String> {
+        let response = self.request(method, path, body).await?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .text()
+                .await
+                .map_err(|e| format!("cannot read the answer: {e}"));
+        }
+        let json: Value = response.json().await.unwrap_or(Value::Null);
+        Err(problem_message(status, &json))
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<reqwest::Response, String> {
         let issuer = self.issuer().await?;
         let token = self.client_token(&[], Some(&issuer)).await?;
         let access_token = Zeroizing::new(
@@ -157,35 +196,27 @@ impl Api {
         if let Some(b) = body {
             request = request.json(&b);
         }
-        let response = request.send().await.map_err(|e| self.unreachable(e))?;
-        let status = response.status();
-        if status == StatusCode::NO_CONTENT {
-            return Ok(Value::Null);
-        }
-        let json: Value = response.json().await.map_err(|e| {
-            format!("the admin API answered {status} with a body that is not JSON ({e})")
-        })?;
-        if status.is_success() {
-            return Ok(json);
-        }
-        let mut message = json["detail"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("the admin API answered {status}"));
-        if let Some(errors) = json["errors"].as_array() {
-            for e in errors {
-                message.push_str(&format!(
-                    "\n  {}: {}",
-                    e["field"].as_str().unwrap_or("?"),
-                    e["message"].as_str().unwrap_or("?")
-                ));
-            }
-        }
-        if status == StatusCode::FORBIDDEN {
-            message.push_str(
-                "\n  (TOLLGATE_CLIENT_ID must be a client with the scope tollgate:admin)",
-            );
-        }
-        Err(message)
+        request.send().await.map_err(|e| self.unreachable(e))
     }
+}
+
+/// An admin API problem as a message that says what to do.
+fn problem_message(status: StatusCode, json: &Value) -> String {
+    let mut message = json["detail"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("the admin API answered {status}"));
+    if let Some(errors) = json["errors"].as_array() {
+        for e in errors {
+            message.push_str(&format!(
+                "\n  {}: {}",
+                e["field"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    if status == StatusCode::FORBIDDEN {
+        message.push_str("\n  (TOLLGATE_CLIENT_ID must be a client with the scope tollgate:admin)");
+    }
+    message
 }

@@ -42,6 +42,19 @@ enum Command {
         #[arg(long, env = "TOLLGATE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Signing keys: list them, or rotate one.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Show the audit trail: who did what to which client, secret or key.
+    Audit {
+        #[command(flatten)]
+        conn: Connection,
+        /// Only events about this client.
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Get an access token with the client credentials grant, as an integration would.
     Token {
         #[command(flatten)]
@@ -72,6 +85,51 @@ struct Connection {
 }
 
 #[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List the signing keys and their states (next, current, retired).
+    List {
+        #[command(flatten)]
+        conn: Connection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Announce a successor key now; it signs after the announce period.
+    Rotate {
+        #[command(flatten)]
+        conn: Connection,
+        /// The algorithm whose key rotates (default: the server's default).
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// Make the new key sign at once (for a key believed compromised).
+        #[arg(long)]
+        immediate: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How one-time credentials are printed.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Output {
+    /// The admin API's JSON.
+    Json,
+    /// A .env file: OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_TOKEN_URL, OAUTH_ISSUER, OAUTH_SCOPE.
+    Env,
+    /// A Postman environment file to import.
+    Postman,
+}
+
+impl Output {
+    fn query(self) -> &'static str {
+        match self {
+            Output::Json => "json",
+            Output::Env => "env",
+            Output::Postman => "postman",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
 enum ClientsCommand {
     /// Create a client; its secret is shown once.
     Create {
@@ -87,8 +145,14 @@ enum ClientsCommand {
         /// Access token lifetime in seconds for this client (default: the server's).
         #[arg(long, value_name = "SECONDS")]
         token_lifetime: Option<u64>,
+        /// Sign this client's tokens with another active algorithm (ES256, EdDSA, RS256).
+        #[arg(long)]
+        signing_algorithm: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Print the credentials as a file to save: json, env or postman.
+        #[arg(long, conflicts_with = "json")]
+        output: Option<Output>,
     },
     /// List clients.
     List {
@@ -156,6 +220,17 @@ enum SecretsCommand {
         expires_at: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Print the credentials as a file to save: json, env or postman.
+        #[arg(long, conflicts_with = "json")]
+        output: Option<Output>,
+    },
+    /// Disable a secret found in the wild and revoke its client's tokens. Reads the secret
+    /// from standard input, so it stays out of shell history and process listings.
+    Leaked {
+        #[command(flatten)]
+        conn: Connection,
+        #[arg(long)]
+        json: bool,
     },
     /// Remove a secret: it stops working at once.
     Remove {
@@ -185,6 +260,48 @@ pub fn main() -> ExitCode {
             Command::Serve { config } => serve(config).await,
             Command::Clients(cmd) => clients(cmd).await,
             Command::Migrate { config } => migrate(config).await,
+            Command::Keys(KeysCommand::List { conn, json }) => {
+                let api = api::Api::new(&conn.endpoint)?;
+                let keys = api.send(reqwest::Method::GET, "/keys", None).await?;
+                output::keys(&keys, json);
+                Ok(())
+            }
+            Command::Keys(KeysCommand::Rotate {
+                conn,
+                algorithm,
+                immediate,
+                json,
+            }) => {
+                let api = api::Api::new(&conn.endpoint)?;
+                let body = serde_json::json!({"algorithm": algorithm, "immediate": immediate});
+                let key = api
+                    .send(reqwest::Method::POST, "/keys/rotate", Some(body))
+                    .await?;
+                output::rotated(&key, json);
+                Ok(())
+            }
+            Command::Audit { conn, client, json } => {
+                let api = api::Api::new(&conn.endpoint)?;
+                let mut events = Vec::new();
+                let mut cursor: Option<i64> = None;
+                loop {
+                    let mut path = "/audit?limit=500".to_owned();
+                    if let Some(c) = &client {
+                        path.push_str(&format!("&client_id={}", api::segment(c)));
+                    }
+                    if let Some(c) = cursor {
+                        path.push_str(&format!("&cursor={c}"));
+                    }
+                    let page = api.send(reqwest::Method::GET, &path, None).await?;
+                    events.extend(page["events"].as_array().cloned().unwrap_or_default());
+                    match page["next_cursor"].as_i64() {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                output::audit(&events, json);
+                Ok(())
+            }
             Command::Token {
                 conn,
                 scopes,
@@ -210,8 +327,20 @@ pub fn main() -> ExitCode {
 async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let shutdown = shutdown_signal();
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
-    crate::telemetry::init(&config.log_level, config.log_format);
-    let app = Application::build(&config)
+    let logs = crate::telemetry::init(&config.log_level, config.log_format);
+    let flusher = logs.spawn_flusher();
+    let outcome = run_server(&config, shutdown).await;
+    flusher.abort();
+    // Whatever happened, what was logged reaches stdout.
+    logs.flush();
+    outcome
+}
+
+async fn run_server(
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(b) = &app.bootstrapped {
@@ -262,7 +391,9 @@ async fn clients(cmd: ClientsCommand) -> Result<(), String> {
             description,
             scopes,
             token_lifetime,
+            signing_algorithm,
             json,
+            output,
         } => {
             let api = api::Api::new(&conn.endpoint)?;
             let mut body = serde_json::json!({
@@ -271,10 +402,24 @@ async fn clients(cmd: ClientsCommand) -> Result<(), String> {
             if let Some(l) = token_lifetime {
                 body["access_token_lifetime"] = l.into();
             }
-            let created = api
-                .send(reqwest::Method::POST, "/clients", Some(body))
-                .await?;
-            output::created_client(&created, json);
+            if let Some(a) = signing_algorithm {
+                body["signing_algorithm"] = a.into();
+            }
+            match output {
+                Some(o) => {
+                    let path = format!("/clients?format={}", o.query());
+                    let text = api
+                        .send_raw(reqwest::Method::POST, &path, Some(body))
+                        .await?;
+                    output::raw(&text);
+                }
+                None => {
+                    let created = api
+                        .send(reqwest::Method::POST, "/clients", Some(body))
+                        .await?;
+                    output::created_client(&created, json);
+                }
+            }
         }
         ClientsCommand::List { conn, limit, json } => {
             let api = api::Api::new(&conn.endpoint)?;
@@ -364,17 +509,44 @@ async fn clients(cmd: ClientsCommand) -> Result<(), String> {
             client_id,
             expires_at,
             json,
+            output,
         }) => {
             let api = api::Api::new(&conn.endpoint)?;
             let body = serde_json::json!({ "expires_at": expires_at });
-            let created = api
+            let path = format!("{}/secrets", api::client_path(&client_id));
+            match output {
+                Some(o) => {
+                    let path = format!("{path}?format={}", o.query());
+                    let text = api
+                        .send_raw(reqwest::Method::POST, &path, Some(body))
+                        .await?;
+                    output::raw(&text);
+                }
+                None => {
+                    let created = api.send(reqwest::Method::POST, &path, Some(body)).await?;
+                    output::created_secret(&client_id, &created, json);
+                }
+            }
+        }
+        ClientsCommand::Secrets(SecretsCommand::Leaked { conn, json }) => {
+            let mut secret = zeroize::Zeroizing::new(String::new());
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut secret)
+                .map_err(|e| format!("cannot read the secret from standard input: {e}"))?;
+            let secret = secret.trim();
+            if secret.is_empty() {
+                return Err("pipe the leaked secret into standard input, e.g. \
+                     `tollgate clients secrets leaked < found.txt`"
+                    .into());
+            }
+            let api = api::Api::new(&conn.endpoint)?;
+            let report = api
                 .send(
                     reqwest::Method::POST,
-                    &format!("{}/secrets", api::client_path(&client_id)),
-                    Some(body),
+                    "/secrets/leaked",
+                    Some(serde_json::json!({ "secret": secret })),
                 )
                 .await?;
-            output::created_secret(&client_id, &created, json);
+            output::leak_report(&report, json);
         }
         ClientsCommand::Secrets(SecretsCommand::Remove {
             conn,

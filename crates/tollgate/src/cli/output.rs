@@ -144,3 +144,107 @@ pub fn done(message: &str, json: bool) {
         println!("{message}");
     }
 }
+
+pub fn raw(text: &str) {
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+}
+
+pub fn keys(v: &Value, json: bool) {
+    if json {
+        json_out(v);
+        return;
+    }
+    let keys = v["keys"].as_array().cloned().unwrap_or_default();
+    table(
+        &["KID", "ALG", "STATE", "SIGNS FROM", "RETIRES", "REMOVED"],
+        &keys
+            .iter()
+            .map(|k| {
+                vec![
+                    s(&k["kid"]),
+                    s(&k["algorithm"]),
+                    s(&k["state"]),
+                    s(&k["activates_at"]),
+                    s(&k["retires_at"]),
+                    s(&k["removed_at"]),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+}
+
+pub fn rotated(k: &Value, json: bool) {
+    if json {
+        json_out(k);
+    } else {
+        println!(
+            "new {} key {} is {}; it signs from {}",
+            s(&k["algorithm"]),
+            s(&k["kid"]),
+            s(&k["state"]),
+            s(&k["activates_at"])
+        );
+    }
+}
+
+pub fn audit(events: &[Value], json: bool) {
+    if json {
+        json_out(&Value::Array(events.to_vec()));
+        return;
+    }
+    table(
+        &["AT", "ACTOR", "ACTION", "CLIENT", "SECRET/KEY", "DETAIL"],
+        &events
+            .iter()
+            .map(|e| {
+                let target = if e["secret_id"].is_string() {
+                    &e["secret_id"]
+                } else {
+                    &e["kid"]
+                };
+                vec![
+                    s(&e["at"]),
+                    s(&e["actor"]),
+                    s(&e["action"]),
+                    s(&e["client_id"]),
+                    s(target),
+                    s(&e["detail"]),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+}
+
+pub fn leak_report(v: &Value, json: bool) {
+    if json {
+        json_out(v);
+        return;
+    }
+    if v["already_disabled"] == Value::Bool(true) {
+        println!(
+            "this secret was already disabled at {}",
+            s(&v["disabled_at"])
+        );
+    } else {
+        println!(
+            "disabled secret {} at {}",
+            s(&v["secret_id"]),
+            s(&v["disabled_at"])
+        );
+    }
+    println!(
+        "client          {} ({})",
+        s(&v["client_id"]),
+        s(&v["client_name"])
+    );
+    println!("tokens revoked  every token the client held");
+    println!();
+    println!("The client's other secrets still work; if the integration used this one, give it");
+    println!(
+        "a new secret with `tollgate clients secrets add {}`.",
+        s(&v["client_id"])
+    );
+}

@@ -7,6 +7,7 @@ use super::scope::{ScopeError, ScopeSet};
 use super::secret::SecretHash;
 use crate::clock::{Rng, UnixTime, random_bytes};
 use crate::config::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
+use crate::keys::Algorithm;
 
 pub const CLIENT_ID_PREFIX: &str = "tgc_";
 pub const MAX_NAME_LEN: usize = 100;
@@ -170,11 +171,13 @@ pub struct SecretInfo {
     pub created_at: UnixTime,
     pub expires_at: Option<UnixTime>,
     pub last_used_at: Option<UnixTime>,
+    /// Set when the secret was found leaked and disabled.
+    pub disabled_at: Option<UnixTime>,
 }
 
 impl SecretInfo {
     pub fn is_live(&self, now: UnixTime) -> bool {
-        self.expires_at.is_none_or(|e| now < e)
+        self.disabled_at.is_none() && self.expires_at.is_none_or(|e| now < e)
     }
 }
 
@@ -186,6 +189,8 @@ pub struct Client {
     pub description: Description,
     pub scopes: ScopeSet,
     pub access_token_lifetime: Option<u64>,
+    /// Signs this client's tokens instead of the server's default algorithm.
+    pub signing_algorithm: Option<Algorithm>,
     pub secrets: Vec<SecretInfo>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -198,6 +203,7 @@ pub struct NewClient {
     pub description: Description,
     pub scopes: ScopeSet,
     pub access_token_lifetime: Option<u64>,
+    pub signing_algorithm: Option<Algorithm>,
 }
 
 /// A partial update; `None` leaves a field as it is. The lifetime is doubly optional so it
@@ -208,9 +214,37 @@ pub struct ClientPatch {
     pub description: Option<Description>,
     pub scopes: Option<ScopeSet>,
     pub access_token_lifetime: Option<Option<u64>>,
+    pub signing_algorithm: Option<Option<Algorithm>>,
 }
 
 impl ClientPatch {
+    /// Which fields the patch changes, for the audit trail.
+    pub fn describe(&self) -> String {
+        let mut fields = Vec::new();
+        if let Some(n) = &self.name {
+            fields.push(format!("name {:?}", n.as_str()));
+        }
+        if self.description.is_some() {
+            fields.push("description".to_owned());
+        }
+        if let Some(s) = &self.scopes {
+            fields.push(format!("scopes {:?}", s.to_delimited()));
+        }
+        if let Some(l) = self.access_token_lifetime {
+            fields.push(match l {
+                Some(l) => format!("access_token_lifetime {l}"),
+                None => "access_token_lifetime default".to_owned(),
+            });
+        }
+        if let Some(a) = self.signing_algorithm {
+            fields.push(match a {
+                Some(a) => format!("signing_algorithm {a}"),
+                None => "signing_algorithm default".to_owned(),
+            });
+        }
+        fields.join(", ")
+    }
+
     pub fn apply(&self, client: &mut Client, now: UnixTime) {
         if let Some(name) = &self.name {
             client.name = name.clone();
@@ -223,6 +257,9 @@ impl ClientPatch {
         }
         if let Some(l) = self.access_token_lifetime {
             client.access_token_lifetime = l;
+        }
+        if let Some(a) = self.signing_algorithm {
+            client.signing_algorithm = a;
         }
         client.updated_at = now;
     }
@@ -274,9 +311,15 @@ mod tests {
             created_at: UnixTime(0),
             expires_at: Some(UnixTime(100)),
             last_used_at: None,
+            disabled_at: None,
         };
         assert!(s.is_live(UnixTime(99)));
         assert!(!s.is_live(UnixTime(100)));
+        let disabled = SecretInfo {
+            disabled_at: Some(UnixTime(1)),
+            ..s
+        };
+        assert!(!disabled.is_live(UnixTime(2)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What a store offers when several nodes share one database: a feed of the changes other
-//! nodes make (so every node's in-memory caches follow the database) and a lock that
-//! serialises node start-up (so concurrent first starts agree on keys and the bootstrap).
+//! nodes make (so every node's in-memory caches follow the database), a lock that
+//! serialises node start-up (so concurrent first starts agree on keys and the bootstrap), and
+//! a lock that lets one node at a time generate and remove signing keys.
 
 use std::fmt::Debug;
 
@@ -13,6 +14,8 @@ pub enum Change {
     Client(String),
     /// A revocation was recorded with this cursor: learn it.
     Revocation(i64),
+    /// A signing key was generated, removed or re-encrypted: reload the keys.
+    Keys,
     /// The feed lost its connection: changes are being missed until [`Change::Resync`].
     Lost,
     /// The feed is (again) connected. Changes may have been missed before this point: reload
@@ -31,9 +34,14 @@ impl Change {
         format!("revocation:{cursor}")
     }
 
+    pub const KEYS_PAYLOAD: &'static str = "keys";
+
     /// Reads a notification payload. Anything unknown (say, from a newer version of
     /// Tollgate) asks for a full reload rather than being ignored.
     pub fn parse(payload: &str) -> Change {
+        if payload == Change::KEYS_PAYLOAD {
+            return Change::Keys;
+        }
         match payload.split_once(':') {
             Some(("client", id)) if !id.is_empty() => Change::Client(id.to_owned()),
             Some(("revocation", cursor)) => match cursor.parse() {
@@ -53,9 +61,10 @@ pub trait ChangeFeed: Send + Debug {
     async fn next(&mut self) -> Change;
 }
 
-/// Held while a node initialises shared state; other nodes wait for it.
+/// A lock held by one node of the cluster at a time (a PostgreSQL advisory lock on a
+/// connection of its own, so it is released if the node dies). Release it explicitly.
 #[async_trait]
-pub trait StartupLock: Send + Debug {
+pub trait ClusterLock: Send + Debug {
     async fn release(self: Box<Self>);
 }
 
@@ -64,7 +73,7 @@ pub trait StartupLock: Send + Debug {
 pub struct NoLock;
 
 #[async_trait]
-impl StartupLock for NoLock {
+impl ClusterLock for NoLock {
     async fn release(self: Box<Self>) {}
 }
 
@@ -87,6 +96,7 @@ mod tests {
             Change::parse(&Change::revocation_payload(42)),
             Change::Revocation(42)
         );
+        assert_eq!(Change::parse(Change::KEYS_PAYLOAD), Change::Keys);
         for unknown in ["", "client:", "revocation:x", "keys:rotated", "nonsense"] {
             assert_eq!(Change::parse(unknown), Change::Resync, "{unknown}");
         }

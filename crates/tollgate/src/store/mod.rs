@@ -10,13 +10,15 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
-pub use cluster::{Change, ChangeFeed, NoLock, StartupLock};
+pub use cluster::{Change, ChangeFeed, ClusterLock, NoLock};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::clock::UnixTime;
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
+use crate::domain::secret::SecretHash;
 use crate::keys::Algorithm;
 
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +81,22 @@ pub struct ListCursor {
 pub struct StoredKey {
     pub kid: String,
     pub algorithm: Algorithm,
+    /// PKCS#8, sealed with the key-encryption key (see `sealing`).
     pub private_key: Zeroizing<Vec<u8>>,
     pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+    /// Insertion order, which breaks ties between keys activating in the same second (the
+    /// later one wins). Keys not stored yet carry `i64::MAX`.
+    pub seq: i64,
+}
+
+/// A stored secret found by its hash.
+#[derive(Clone, Debug)]
+pub struct SecretOwner {
+    pub client_id: ClientId,
+    pub client_name: String,
+    pub secret_id: SecretId,
+    pub disabled_at: Option<UnixTime>,
 }
 
 #[async_trait]
@@ -110,8 +126,30 @@ pub trait Store: Send + Sync + Debug {
     async fn delete_secret(&self, client: &ClientId, secret: &SecretId)
     -> Result<bool, StoreError>;
 
+    /// Finds a secret by its keyed hash, with the client holding it.
+    async fn find_secret(&self, hash: &SecretHash) -> Result<Option<SecretOwner>, StoreError>;
+    /// False if there is no such secret or it was disabled already.
+    async fn disable_secret(
+        &self,
+        client: &ClientId,
+        secret: &SecretId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Writes coalesced last-use times; a time never moves backwards.
+    async fn record_secret_use(&self, uses: &[(SecretId, UnixTime)]) -> Result<(), StoreError>;
+    /// Marks secrets that expired at or before `now` and were not reported yet, and returns
+    /// them (client id, secret id, expiry) so each expiry is audited once.
+    async fn take_expired_secrets(
+        &self,
+        now: UnixTime,
+    ) -> Result<Vec<(String, String, UnixTime)>, StoreError>;
+
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    async fn set_signing_key_material(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError>;
+    async fn delete_signing_key(&self, kid: &str) -> Result<(), StoreError>;
+    /// True when any signing or instance key is stored (the installation is not new).
+    async fn has_keys(&self) -> Result<bool, StoreError>;
 
     /// Returns the stored key named `name`, storing `candidate` first if there is none, so
     /// concurrent first starts agree on one key.
@@ -121,6 +159,17 @@ pub trait Store: Send + Sync + Debug {
         candidate: &[u8],
         now: UnixTime,
     ) -> Result<Zeroizing<Vec<u8>>, StoreError>;
+    async fn set_instance_key(&self, name: &str, material: &[u8]) -> Result<(), StoreError>;
+
+    /// Appends to the audit trail; returns the event's id.
+    async fn insert_audit(&self, event: &AuditEvent) -> Result<i64, StoreError>;
+    /// Events after `after`, oldest first, optionally for one client only.
+    async fn audit_events(
+        &self,
+        after: i64,
+        limit: u32,
+        client: Option<&str>,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
 
     /// Appends a revocation to the feed and returns its cursor. Revoking a token twice is
     /// not an error; the first entry stands.
@@ -146,7 +195,11 @@ pub trait Store: Send + Sync + Debug {
     async fn subscribe(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError>;
     /// Waits until no other node is initialising shared state (keys, bootstrap), then holds
     /// that lock until released.
-    async fn startup_lock(&self) -> Result<Box<dyn StartupLock>, StoreError>;
+    async fn startup_lock(&self) -> Result<Box<dyn ClusterLock>, StoreError>;
+    /// The lock under which signing keys are generated and removed, so exactly one node at a
+    /// time rotates them. With `wait`, waits for it (a bounded time, then fails); without,
+    /// returns `None` at once when another node holds it.
+    async fn rotation_lock(&self, wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError>;
     /// Closes every connection.
     async fn close(&self);
 }

@@ -15,8 +15,11 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Row, Transaction};
 use zeroize::Zeroizing;
 
-use super::{Change, ChangeFeed, ListCursor, StartupLock, Store, StoreError, StoredKey};
+use super::{
+    Change, ChangeFeed, ClusterLock, ListCursor, SecretOwner, Store, StoreError, StoredKey,
+};
 use crate::clock::UnixTime;
+use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::ScopeSet;
@@ -38,6 +41,10 @@ const STARTUP_LOCK: i64 = 0x746f_6c6c_6761_7465;
 /// Transaction advisory lock that serialises revocation inserts, so that cursors commit in
 /// order and a reader of the feed never skips an entry that commits late.
 const REVOCATION_LOCK: i64 = STARTUP_LOCK + 1;
+/// Session advisory lock held by the one node that generates and removes signing keys.
+const ROTATION_LOCK: i64 = STARTUP_LOCK + 2;
+/// How long an administrator's rotation waits for the node holding [`ROTATION_LOCK`].
+const ROTATION_LOCK_TIMEOUT: &str = "SET lock_timeout = '10s'";
 /// After this long without a notification, the listener checks that its connection is alive.
 const LISTENER_CHECK_EVERY: Duration = Duration::from_secs(30);
 /// How long that check, and a reconnection attempt, may take.
@@ -120,8 +127,8 @@ fn map_unique(e: sqlx::Error) -> StoreError {
 }
 
 const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
-    c.access_token_lifetime, c.created_at, c.updated_at, s.secret_id, s.secret_hash, \
-    s.created_at AS s_created_at, s.expires_at, s.last_used_at";
+    c.access_token_lifetime, c.signing_algorithm, c.created_at, c.updated_at, s.secret_id, \
+    s.secret_hash, s.created_at AS s_created_at, s.expires_at, s.last_used_at, s.disabled_at";
 
 /// Folds client rows left-joined with their secrets (ordered by client) into clients.
 fn fold_clients(rows: Vec<PgRow>) -> Result<Vec<Client>, StoreError> {
@@ -141,6 +148,7 @@ fn fold_clients(rows: Vec<PgRow>) -> Result<Vec<Client>, StoreError> {
                 created_at: UnixTime(row.try_get("s_created_at")?),
                 expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(UnixTime),
                 last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(UnixTime),
+                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
             });
         }
     }
@@ -153,6 +161,7 @@ fn client_from_row(row: &PgRow, id: &str) -> Result<Client, StoreError> {
     let description: String = row.try_get("description")?;
     let scopes: String = row.try_get("scopes")?;
     let lifetime: Option<i64> = row.try_get("access_token_lifetime")?;
+    let alg: Option<String> = row.try_get("signing_algorithm")?;
     Ok(Client {
         id: ClientId::parse(id).map_err(|_| corrupt("id"))?,
         name: ClientName::parse(&name).map_err(|_| corrupt("name"))?,
@@ -163,6 +172,9 @@ fn client_from_row(row: &PgRow, id: &str) -> Result<Client, StoreError> {
             ScopeSet::parse_delimited(&scopes).map_err(|_| corrupt("scopes"))?
         },
         access_token_lifetime: lifetime.map(|l| u64::try_from(l).unwrap_or(0)),
+        signing_algorithm: alg
+            .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
+            .transpose()?,
         secrets: Vec::new(),
         created_at: UnixTime(row.try_get("created_at")?),
         updated_at: UnixTime(row.try_get("updated_at")?),
@@ -203,13 +215,14 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             signing_algorithm, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(client.id.as_str())
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
         .bind(lifetime_param(client))
+        .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.created_at.0)
         .bind(client.updated_at.0)
         .execute(&mut *tx)
@@ -274,12 +287,14 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE clients SET name = $1, description = $2, scopes = $3, \
-             access_token_lifetime = $4, updated_at = $5 WHERE client_id = $6",
+             access_token_lifetime = $4, signing_algorithm = $5, updated_at = $6 \
+             WHERE client_id = $7",
         )
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
         .bind(lifetime_param(client))
+        .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.updated_at.0)
         .bind(client.id.as_str())
         .execute(&mut *tx)
@@ -350,8 +365,8 @@ impl Store for PostgresStore {
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, algorithm, private_key, created_at FROM signing_keys \
-             ORDER BY created_at DESC, kid",
+            "SELECT seq, kid, algorithm, private_key, created_at, activates_at \
+             FROM signing_keys ORDER BY activates_at, seq",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -366,23 +381,212 @@ impl Store for PostgresStore {
                     kid,
                     private_key: Zeroizing::new(row.try_get("private_key")?),
                     created_at: UnixTime(row.try_get("created_at")?),
+                    activates_at: UnixTime(row.try_get("activates_at")?),
+                    seq: row.try_get("seq")?,
                 })
             })
             .collect()
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, activates_at) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&key.kid)
         .bind(key.algorithm.as_str())
         .bind(key.private_key.as_slice())
         .bind(key.created_at.0)
+        .bind(key.activates_at.0)
+        .execute(&mut *tx)
+        .await?;
+        notify(&mut tx, Change::KEYS_PAYLOAD).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_signing_key_material(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+            .bind(sealed)
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx, Change::KEYS_PAYLOAD).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() > 0 {
+            notify(&mut tx, Change::KEYS_PAYLOAD).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn has_keys(&self) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM signing_keys) OR EXISTS (SELECT 1 FROM instance_keys)",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn set_instance_key(&self, name: &str, material: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE instance_keys SET material = $1 WHERE name = $2")
+            .bind(material)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_secret(&self, hash: &SecretHash) -> Result<Option<SecretOwner>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.client_id, c.name, s.secret_id, s.disabled_at FROM client_secrets s \
+             JOIN clients c ON c.client_id = s.client_id WHERE s.secret_hash = $1",
+        )
+        .bind(hash.0.as_slice())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let id: String = row.try_get("client_id")?;
+            Ok(SecretOwner {
+                client_id: ClientId::parse(&id)
+                    .map_err(|_| StoreError::Corrupt(format!("client id {id}")))?,
+                client_name: row.try_get("name")?,
+                secret_id: SecretId::from_stored(row.try_get("secret_id")?),
+                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
+            })
+        })
+        .transpose()
+    }
+
+    async fn disable_secret(
+        &self,
+        client: &ClientId,
+        secret: &SecretId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE client_secrets SET disabled_at = $1 \
+             WHERE client_id = $2 AND secret_id = $3 AND disabled_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(client.as_str())
+        .bind(secret.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        // The client's usable secrets changed: every node drops the disabled one.
+        notify_client(&mut tx, client).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn record_secret_use(&self, uses: &[(SecretId, UnixTime)]) -> Result<(), StoreError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = uses.iter().map(|(id, _)| id.as_str()).collect();
+        let times: Vec<i64> = uses.iter().map(|(_, at)| at.0).collect();
+        // One statement for the whole batch; several nodes write behind the same secrets, and
+        // a time never moves backwards.
+        sqlx::query(
+            "UPDATE client_secrets s SET last_used_at = u.at \
+             FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS x(id, at) \
+                   GROUP BY id) u \
+             WHERE s.secret_id = u.id AND (s.last_used_at IS NULL OR s.last_used_at < u.at)",
+        )
+        .bind(ids)
+        .bind(times)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn take_expired_secrets(
+        &self,
+        now: UnixTime,
+    ) -> Result<Vec<(String, String, UnixTime)>, StoreError> {
+        // One statement: a row is marked and returned by exactly one node, however many run
+        // this at once (the second waits for the first's row locks, then finds it marked).
+        let rows = sqlx::query(
+            "UPDATE client_secrets SET expiry_recorded = TRUE \
+             WHERE expires_at <= $1 AND NOT expiry_recorded \
+             RETURNING client_id, secret_id, expires_at",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("client_id")?,
+                    r.try_get("secret_id")?,
+                    UnixTime(r.try_get("expires_at")?),
+                ))
+            })
+            .collect()
+    }
+
+    async fn insert_audit(&self, e: &AuditEvent) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO audit_events (at, actor, action, client_id, secret_id, kid, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(e.at.0)
+        .bind(&e.actor)
+        .bind(e.action.as_str())
+        .bind(e.client_id.as_deref())
+        .bind(e.secret_id.as_deref())
+        .bind(e.kid.as_deref())
+        .bind(&e.detail)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn audit_events(
+        &self,
+        after: i64,
+        limit: u32,
+        client: Option<&str>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, client_id, secret_id, kid, detail FROM audit_events \
+             WHERE id > $1 AND ($2::text IS NULL OR client_id = $2) ORDER BY id LIMIT $3",
+        )
+        .bind(after)
+        .bind(client)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let action: String = r.try_get("action")?;
+                Ok(AuditEvent {
+                    id: r.try_get("id")?,
+                    at: UnixTime(r.try_get("at")?),
+                    actor: r.try_get("actor")?,
+                    action: AuditAction::parse(&action)
+                        .ok_or_else(|| StoreError::Corrupt(format!("audit action {action}")))?,
+                    client_id: r.try_get("client_id")?,
+                    secret_id: r.try_get("secret_id")?,
+                    kid: r.try_get("kid")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
     }
 
     async fn instance_key(
@@ -528,7 +732,7 @@ impl Store for PostgresStore {
         })))
     }
 
-    async fn startup_lock(&self) -> Result<Box<dyn StartupLock>, StoreError> {
+    async fn startup_lock(&self) -> Result<Box<dyn ClusterLock>, StoreError> {
         // A connection of its own: if this process dies while holding the lock, the
         // connection closes and PostgreSQL releases the lock.
         let mut conn = PgConnection::connect_with(&self.options).await?;
@@ -536,7 +740,50 @@ impl Store for PostgresStore {
             .bind(STARTUP_LOCK)
             .execute(&mut conn)
             .await?;
-        Ok(Box::new(PgStartupLock { conn }))
+        Ok(Box::new(PgAdvisoryLock {
+            conn,
+            key: STARTUP_LOCK,
+        }))
+    }
+
+    async fn rotation_lock(&self, wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError> {
+        // A connection of its own, as for the startup lock: a node that dies while rotating
+        // releases the lock with its connection.
+        let mut conn = PgConnection::connect_with(&self.options).await?;
+        let held: bool = if wait {
+            sqlx::query(ROTATION_LOCK_TIMEOUT)
+                .execute(&mut conn)
+                .await?;
+            let locked = sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(ROTATION_LOCK)
+                .execute(&mut conn)
+                .await;
+            match locked {
+                Ok(_) => true,
+                // lock_not_available: another node held it for the whole timeout.
+                Err(e)
+                    if e.as_database_error()
+                        .and_then(|d| d.code())
+                        .is_some_and(|c| c == "55P03") =>
+                {
+                    false
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(ROTATION_LOCK)
+                .fetch_one(&mut conn)
+                .await?
+        };
+        if !held {
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        Ok(Some(Box::new(PgAdvisoryLock {
+            conn,
+            key: ROTATION_LOCK,
+        })))
     }
 
     async fn close(&self) {
@@ -544,20 +791,22 @@ impl Store for PostgresStore {
     }
 }
 
+/// A session advisory lock, held by a connection of its own.
 #[derive(Debug)]
-struct PgStartupLock {
+struct PgAdvisoryLock {
     conn: PgConnection,
+    key: i64,
 }
 
 #[async_trait]
-impl StartupLock for PgStartupLock {
+impl ClusterLock for PgAdvisoryLock {
     async fn release(mut self: Box<Self>) {
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(STARTUP_LOCK)
+            .bind(self.key)
             .execute(&mut self.conn)
             .await;
         if let Err(e) = unlocked {
-            tracing::debug!(error = %e, "startup lock: unlock failed; closing the connection releases it");
+            tracing::debug!(error = %e, "advisory lock: unlock failed; closing the connection releases it");
         }
         let _ = self.conn.close().await;
     }
@@ -669,7 +918,7 @@ async fn insert_secret(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO client_secrets (secret_id, client_id, secret_hash, created_at, expires_at, \
-         last_used_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         last_used_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(secret.id.as_str())
     .bind(client.as_str())
@@ -677,6 +926,7 @@ async fn insert_secret(
     .bind(secret.created_at.0)
     .bind(secret.expires_at.map(|t| t.0))
     .bind(secret.last_used_at.map(|t| t.0))
+    .bind(secret.disabled_at.map(|t| t.0))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -9,8 +9,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use zeroize::Zeroizing;
 
-use super::{ChangeFeed, ListCursor, NoLock, StartupLock, Store, StoreError, StoredKey};
+use super::{
+    ChangeFeed, ClusterLock, ListCursor, NoLock, SecretOwner, Store, StoreError, StoredKey,
+};
 use crate::clock::UnixTime;
+use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::ScopeSet;
@@ -76,8 +79,8 @@ fn map_unique(e: sqlx::Error) -> StoreError {
 }
 
 const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
-    c.access_token_lifetime, c.created_at, c.updated_at, s.secret_id, s.secret_hash, \
-    s.created_at AS s_created_at, s.expires_at, s.last_used_at";
+    c.access_token_lifetime, c.signing_algorithm, c.created_at, c.updated_at, s.secret_id, \
+    s.secret_hash, s.created_at AS s_created_at, s.expires_at, s.last_used_at, s.disabled_at";
 
 /// Folds client rows left-joined with their secrets (ordered by client) into clients.
 fn fold_clients(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<Client>, StoreError> {
@@ -97,6 +100,7 @@ fn fold_clients(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<Client>, Store
                 created_at: UnixTime(row.try_get("s_created_at")?),
                 expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(UnixTime),
                 last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(UnixTime),
+                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
             });
         }
     }
@@ -109,6 +113,7 @@ fn client_from_row(row: &sqlx::sqlite::SqliteRow, id: &str) -> Result<Client, St
     let description: String = row.try_get("description")?;
     let scopes: String = row.try_get("scopes")?;
     let lifetime: Option<i64> = row.try_get("access_token_lifetime")?;
+    let alg: Option<String> = row.try_get("signing_algorithm")?;
     Ok(Client {
         id: ClientId::parse(id).map_err(|_| corrupt("id"))?,
         name: ClientName::parse(&name).map_err(|_| corrupt("name"))?,
@@ -119,6 +124,9 @@ fn client_from_row(row: &sqlx::sqlite::SqliteRow, id: &str) -> Result<Client, St
             ScopeSet::parse_delimited(&scopes).map_err(|_| corrupt("scopes"))?
         },
         access_token_lifetime: lifetime.map(|l| u64::try_from(l).unwrap_or(0)),
+        signing_algorithm: alg
+            .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
+            .transpose()?,
         secrets: Vec::new(),
         created_at: UnixTime(row.try_get("created_at")?),
         updated_at: UnixTime(row.try_get("updated_at")?),
@@ -142,13 +150,14 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             signing_algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(client.id.as_str())
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
         .bind(lifetime_param(client))
+        .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.created_at.0)
         .bind(client.updated_at.0)
         .execute(&mut *tx)
@@ -211,12 +220,13 @@ impl Store for SqliteStore {
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE clients SET name = ?, description = ?, scopes = ?, \
-             access_token_lifetime = ?, updated_at = ? WHERE client_id = ?",
+             access_token_lifetime = ?, signing_algorithm = ?, updated_at = ? WHERE client_id = ?",
         )
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
         .bind(lifetime_param(client))
+        .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.updated_at.0)
         .bind(client.id.as_str())
         .execute(&self.pool)
@@ -267,8 +277,8 @@ impl Store for SqliteStore {
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, algorithm, private_key, created_at FROM signing_keys \
-             ORDER BY created_at DESC, kid",
+            "SELECT rowid AS seq, kid, algorithm, private_key, created_at, activates_at \
+             FROM signing_keys ORDER BY activates_at, rowid",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -283,6 +293,8 @@ impl Store for SqliteStore {
                     kid,
                     private_key: Zeroizing::new(row.try_get("private_key")?),
                     created_at: UnixTime(row.try_get("created_at")?),
+                    activates_at: UnixTime(row.try_get("activates_at")?),
+                    seq: row.try_get("seq")?,
                 })
             })
             .collect()
@@ -290,15 +302,181 @@ impl Store for SqliteStore {
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, activates_at) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&key.kid)
         .bind(key.algorithm.as_str())
         .bind(key.private_key.as_slice())
         .bind(key.created_at.0)
+        .bind(key.activates_at.0)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn set_signing_key_material(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET private_key = ? WHERE kid = ?")
+            .bind(sealed)
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn has_keys(&self) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM signing_keys) + (SELECT COUNT(*) FROM instance_keys)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn set_instance_key(&self, name: &str, material: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE instance_keys SET material = ? WHERE name = ?")
+            .bind(material)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_secret(&self, hash: &SecretHash) -> Result<Option<SecretOwner>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.client_id, c.name, s.secret_id, s.disabled_at FROM client_secrets s \
+             JOIN clients c ON c.client_id = s.client_id WHERE s.secret_hash = ?",
+        )
+        .bind(hash.0.as_slice())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let id: String = row.try_get("client_id")?;
+            Ok(SecretOwner {
+                client_id: ClientId::parse(&id)
+                    .map_err(|_| StoreError::Corrupt(format!("client id {id}")))?,
+                client_name: row.try_get("name")?,
+                secret_id: SecretId::from_stored(row.try_get("secret_id")?),
+                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
+            })
+        })
+        .transpose()
+    }
+
+    async fn disable_secret(
+        &self,
+        client: &ClientId,
+        secret: &SecretId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE client_secrets SET disabled_at = ? \
+             WHERE client_id = ? AND secret_id = ? AND disabled_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(client.as_str())
+        .bind(secret.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_secret_use(&self, uses: &[(SecretId, UnixTime)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in uses {
+            sqlx::query(
+                "UPDATE client_secrets SET last_used_at = ? \
+                 WHERE secret_id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            )
+            .bind(at.0)
+            .bind(id.as_str())
+            .bind(at.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn take_expired_secrets(
+        &self,
+        now: UnixTime,
+    ) -> Result<Vec<(String, String, UnixTime)>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE client_secrets SET expiry_recorded = 1 \
+             WHERE expires_at <= ? AND expiry_recorded = 0 \
+             RETURNING client_id, secret_id, expires_at",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("client_id")?,
+                    r.try_get("secret_id")?,
+                    UnixTime(r.try_get("expires_at")?),
+                ))
+            })
+            .collect()
+    }
+
+    async fn insert_audit(&self, e: &AuditEvent) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO audit_events (at, actor, action, client_id, secret_id, kid, detail) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(e.at.0)
+        .bind(&e.actor)
+        .bind(e.action.as_str())
+        .bind(e.client_id.as_deref())
+        .bind(e.secret_id.as_deref())
+        .bind(e.kid.as_deref())
+        .bind(&e.detail)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn audit_events(
+        &self,
+        after: i64,
+        limit: u32,
+        client: Option<&str>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, client_id, secret_id, kid, detail FROM audit_events \
+             WHERE id > ? AND (? IS NULL OR client_id = ?) ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(client)
+        .bind(client)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let action: String = r.try_get("action")?;
+                Ok(AuditEvent {
+                    id: r.try_get("id")?,
+                    at: UnixTime(r.try_get("at")?),
+                    actor: r.try_get("actor")?,
+                    action: AuditAction::parse(&action)
+                        .ok_or_else(|| StoreError::Corrupt(format!("audit action {action}")))?,
+                    client_id: r.try_get("client_id")?,
+                    secret_id: r.try_get("secret_id")?,
+                    kid: r.try_get("kid")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
     }
 
     async fn instance_key(
@@ -418,8 +596,13 @@ impl Store for SqliteStore {
         Ok(None)
     }
 
-    async fn startup_lock(&self) -> Result<Box<dyn StartupLock>, StoreError> {
+    async fn startup_lock(&self) -> Result<Box<dyn ClusterLock>, StoreError> {
         Ok(Box::new(NoLock))
+    }
+
+    /// One node: the keyring's own mutex already serialises rotations.
+    async fn rotation_lock(&self, _wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError> {
+        Ok(Some(Box::new(NoLock)))
     }
 
     async fn close(&self) {

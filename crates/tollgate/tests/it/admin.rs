@@ -214,7 +214,13 @@ async fn create_get_update_delete() {
         .collect();
     assert_eq!(
         secret_fields,
-        ["created_at", "expires_at", "last_used_at", "secret_id"]
+        [
+            "created_at",
+            "disabled_at",
+            "expires_at",
+            "last_used_at",
+            "secret_id"
+        ]
     );
 
     app.clock.advance(10);
@@ -544,9 +550,19 @@ async fn openapi_document_matches_the_committed_snapshot() {
     }
     let committed = std::fs::read_to_string(&snapshot)
         .expect("docs/admin-openapi.json exists (run with UPDATE_SNAPSHOTS=1)");
-    assert_eq!(
-        committed.trim_end(),
-        served,
-        "the admin API changed: review and rerun with UPDATE_SNAPSHOTS=1"
+    // Not assert_eq!: printing both documents would bury the message.
+    assert!(
+        committed.trim_end() == served,
+        "the admin API changed: review `git diff docs/admin-openapi.json` after rerunning with \
+         UPDATE_SNAPSHOTS=1"
     );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for op in item.as_object().unwrap().values() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                let templated = path.contains(&format!("{{{name}}}"));
+                assert_eq!(param["in"] == "path", templated, "{path}: where {name} is");
+            }
+        }
+    }
 }

@@ -270,3 +270,126 @@ fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
             .any(|l| l["path"] == "/admin/v1/clients" && l["client_id"] == id.as_str())
     );
 }
+
+fn cli_with_stdin(
+    base: &str,
+    id: &str,
+    secret: &str,
+    args: &[&str],
+    input: &str,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .env("TOLLGATE_ENDPOINT", base)
+        .env("TOLLGATE_CLIENT_ID", id)
+        .env("TOLLGATE_CLIENT_SECRET", secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_manages_keys_exports_leaks_and_shows_the_audit_trail() {
+    let dir = TestDir::new();
+    let (id, secret) = ("cli-admin", "cli-admin-secret-0123456789abcdef0123456789");
+    let server = Server::start(
+        &dir,
+        &[
+            ("TOLLGATE_BOOTSTRAP_CLIENT_ID", id),
+            ("TOLLGATE_BOOTSTRAP_CLIENT_SECRET", secret),
+        ],
+    );
+    let base = server.base.clone();
+
+    let (ok, env, e) = cli(
+        &base,
+        id,
+        secret,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "exporter",
+            "--scope",
+            "reports:export",
+            "--output",
+            "env",
+        ],
+    );
+    assert!(ok, "{e}");
+    let var = |name: &str| -> String {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {env}"))
+            .trim_matches('"')
+            .to_owned()
+    };
+    let (client_id, client_secret) = (var("OAUTH_CLIENT_ID"), var("OAUTH_CLIENT_SECRET"));
+    let (ok, _, e) = cli(&base, &client_id, &client_secret, &["token"]);
+    assert!(ok, "exported credentials work: {e}");
+
+    let (ok, postman, e) = cli(
+        &base,
+        id,
+        secret,
+        &[
+            "clients", "secrets", "add", &client_id, "--output", "postman",
+        ],
+    );
+    assert!(ok, "{e}");
+    let postman: Value = serde_json::from_str(&postman).unwrap();
+    assert_eq!(postman["_postman_variable_scope"], "environment");
+
+    let (ok, report, e) = cli_with_stdin(
+        &base,
+        id,
+        secret,
+        &["clients", "secrets", "leaked", "--json"],
+        &format!("{client_secret}\n"),
+    );
+    assert!(ok, "{e}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["client_id"], client_id.as_str());
+    let (ok, _, e) = cli(&base, &client_id, &client_secret, &["token"]);
+    assert!(!ok && e.contains("invalid_client"), "{e}");
+    let (ok, _, e) = cli_with_stdin(&base, id, secret, &["clients", "secrets", "leaked"], "");
+    assert!(!ok && e.contains("standard input"), "{e}");
+
+    let (ok, keys, e) = cli(&base, id, secret, &["keys", "list"]);
+    assert!(
+        ok && keys.contains("current") && keys.contains("ES256"),
+        "{keys}{e}"
+    );
+    let (ok, rotated, e) = cli(&base, id, secret, &["keys", "rotate"]);
+    assert!(ok && rotated.contains("is next"), "{rotated}{e}");
+    let (ok, _, e) = cli(&base, id, secret, &["keys", "rotate"]);
+    assert!(!ok && e.contains("already announced"), "{e}");
+    let (ok, keys, _) = cli(&base, id, secret, &["keys", "list", "--json"]);
+    assert!(ok);
+    let keys: Value = serde_json::from_str(&keys).unwrap();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
+
+    let (ok, audit, e) = cli(&base, id, secret, &["audit", "--client", &client_id]);
+    assert!(ok, "{e}");
+    for action in ["client.created", "secret.added", "secret.leaked_disabled"] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+    let (ok, _, _) = server.terminate();
+    assert!(ok);
+}

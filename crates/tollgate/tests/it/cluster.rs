@@ -20,6 +20,8 @@ use crate::pg::{self, PgDatabase};
 pub const PROPAGATION_BOUND: Duration = Duration::from_secs(1);
 /// Every node serves the same issuer, as behind a load balancer.
 const ISSUER: &str = "http://localhost:9";
+/// Every node of a cluster is given the same key-encryption key (base64 of 32 bytes).
+pub const CLUSTER_KEK: &str = "dG9sbGdhdGUtY2x1c3Rlci10ZXN0LWtleS0zMmJ5dGU=";
 
 /// One `tollgate serve` process, its log in a file.
 pub struct Node {
@@ -45,6 +47,7 @@ impl Node {
             .env("TOLLGATE_DATA_DIR", dir.path().join("data"))
             .env("TOLLGATE_DATABASE_URL", database_url)
             .env("TOLLGATE_DATABASE_POOL_SIZE", "4")
+            .env("TOLLGATE_KEY_ENCRYPTION_KEY", CLUSTER_KEK)
             .env("TOLLGATE_BOOTSTRAP_CLIENT_ID", ADMIN_ID)
             .env("TOLLGATE_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET)
             .env("TOLLGATE_LOG_LEVEL", "warn")
@@ -576,4 +579,176 @@ async fn concurrent_migrations_apply_each_migration_once() {
         .count();
     assert_eq!(applied.len(), files, "{applied:?}");
     assert!(applied.iter().all(|(_, ok)| *ok));
+}
+
+/// The published key ids of a node.
+async fn kids(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let jwks: Value = http
+        .get(format!("{base}/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `kid` in the header of a token the node signs now.
+async fn signing_kid(http: &reqwest::Client, base: &str) -> Option<String> {
+    let (status, body) = token(http, base, ADMIN_ID, ADMIN_SECRET).await;
+    if status != StatusCode::OK {
+        return None;
+    }
+    let (header, _) = crate::helpers::decode_jwt(body["access_token"].as_str()?);
+    header["kid"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_immediate_key_rotation_reaches_every_node() {
+    if !pg::required("an_immediate_key_rotation_reaches_every_node") {
+        return;
+    }
+    let db = PgDatabase::create();
+    let http = http();
+    let mut nodes: Vec<Node> = (1..=3)
+        .map(|i| Node::spawn(&format!("node{i}"), &db.url, &[]))
+        .collect();
+    for n in &mut nodes {
+        n.wait_up(&http).await;
+    }
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+    let old = signing_kid(&http, &bases[0]).await.unwrap();
+    for b in &bases[1..] {
+        assert_eq!(signing_kid(&http, b).await.as_deref(), Some(old.as_str()));
+    }
+
+    // A key believed compromised: node 1 replaces it at once.
+    let admin1 = admin_token(&http, &bases[0]).await;
+    let (status, rotated, _) = admin(
+        &http,
+        &bases[0],
+        &admin1,
+        Method::POST,
+        "/keys/rotate",
+        Some(json!({"immediate": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new = rotated["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+
+    // Nodes 2 and 3 publish it and sign with it within the bound.
+    let took = time_until(&bases[1..], {
+        let (http, new) = (http.clone(), new.clone());
+        move |base| {
+            let (http, new) = (http.clone(), new.clone());
+            async move {
+                kids(&http, &base).await.contains(&new)
+                    && signing_kid(&http, &base).await.as_deref() == Some(new.as_str())
+            }
+        }
+    })
+    .await;
+    assert!(
+        took.iter().all(|d| *d < PROPAGATION_BOUND),
+        "the new key reached the other nodes after {}",
+        ms(&took)
+    );
+    assert_eq!(
+        signing_kid(&http, &bases[0]).await.as_deref(),
+        Some(new.as_str())
+    );
+
+    // Every node publishes the same keys: the new one, and the old one (retired, so tokens it
+    // signed keep verifying).
+    let mut all = Vec::new();
+    for b in &bases {
+        let mut k = kids(&http, b).await;
+        k.sort();
+        all.push(k);
+    }
+    assert!(all.iter().all(|k| *k == all[0]), "{all:?}");
+    assert!(all[0].contains(&old) && all[0].contains(&new), "{all:?}");
+
+    // A token node 2 signs with the new key is valid on node 3.
+    let (status, body) = token(&http, &bases[1], ADMIN_ID, ADMIN_SECRET).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let t = body["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&http, &bases[2], t).await["active"], true);
+
+    // Key lifecycle events are recorded once, by the node that acted.
+    let (_, audit, _) = admin(
+        &http,
+        &bases[2],
+        &admin1,
+        Method::GET,
+        "/audit?limit=500",
+        None,
+    )
+    .await;
+    let rotations = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "key.rotated")
+        .count();
+    assert_eq!(rotations, 1, "{audit}");
+    for n in &mut nodes {
+        assert!(n.running(), "{} stayed up", n.name);
+    }
+}
+
+#[test]
+fn postgres_nodes_need_one_explicit_key_encryption_key() {
+    if !pg::required("postgres_nodes_need_one_explicit_key_encryption_key") {
+        return;
+    }
+    let db = PgDatabase::create();
+    let start = |kek: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .env_clear()
+            .env("TOLLGATE_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("TOLLGATE_DATA_DIR", dir.path().join("data"))
+            .env("TOLLGATE_DATABASE_URL", &db.url)
+            .env("TOLLGATE_DATABASE_POOL_SIZE", "2")
+            .env("TOLLGATE_BOOTSTRAP_CLIENT_ID", ADMIN_ID)
+            .env("TOLLGATE_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET);
+        if let Some(k) = kek {
+            cmd.env("TOLLGATE_KEY_ENCRYPTION_KEY", k);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !dir.path().join("data/key-encryption.key").exists(),
+            "no key-encryption key is generated on PostgreSQL"
+        );
+        text
+    };
+    // Without a key: refused before anything is stored, saying what to do.
+    let err = start(None);
+    assert!(err.contains("TOLLGATE_KEY_ENCRYPTION_KEY"), "{err}");
+    assert!(err.contains("same"), "{err}");
+
+    // The first node initialises the database with the cluster's key; a node given another
+    // key is refused, naming the mismatch.
+    let http_rt = tokio::runtime::Runtime::new().unwrap();
+    let mut first = Node::spawn("first", &db.url, &[]);
+    http_rt.block_on(first.wait_up(&http()));
+    let other = crate::helpers::random_kek();
+    let err = start(Some(&other));
+    assert!(err.contains("another key-encryption key"), "{err}");
+    assert!(first.running());
 }

@@ -16,6 +16,10 @@ pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
 
 /// Where a test server keeps its data: a temporary directory and, in the PostgreSQL pass, a
 /// fresh database. Restarting a server on the same `TestDir` finds the same data.
+///
+/// Nodes sharing a PostgreSQL database need an explicit key-encryption key, so in the
+/// PostgreSQL pass the directory also holds one in `kek_path()`, given to the server while
+/// that file exists (a test removes it to start without one).
 #[derive(Debug)]
 pub struct TestDir {
     dir: TempDir,
@@ -24,14 +28,36 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new() -> TestDir {
-        TestDir {
-            dir: tempfile::tempdir().expect("temp dir"),
-            database: pg::postgres().then(PgDatabase::create),
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = pg::postgres().then(PgDatabase::create);
+        if database.is_some() {
+            std::fs::write(dir.path().join(KEK_FILE), format!("{}\n", random_kek()))
+                .expect("write the key-encryption key");
+        }
+        TestDir { dir, database }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The test's PostgreSQL database, in the PostgreSQL pass.
+    pub fn database(&self) -> Option<&PgDatabase> {
+        self.database.as_ref()
+    }
+
+    /// The key-encryption key file a server on this directory uses: the one generated in
+    /// the data directory (SQLite), or the one given explicitly (PostgreSQL).
+    pub fn kek_path(&self) -> std::path::PathBuf {
+        if self.database.is_some() {
+            self.dir.path().join(KEK_FILE)
+        } else {
+            self.dir.path().join("data/key-encryption.key")
         }
     }
 
     /// The settings that point a server at this data: the data directory, and the database
-    /// in the PostgreSQL pass.
+    /// (and key-encryption key) in the PostgreSQL pass.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![(
             "TOLLGATE_DATA_DIR".to_owned(),
@@ -41,11 +67,27 @@ impl TestDir {
             env.push(("TOLLGATE_DATABASE_URL".to_owned(), db.url.clone()));
             // Tests run side by side: keep each server's share of connections small.
             env.push(("TOLLGATE_DATABASE_POOL_SIZE".to_owned(), "4".to_owned()));
+            let kek = self.kek_path();
+            if kek.exists() {
+                env.push((
+                    "TOLLGATE_KEY_ENCRYPTION_KEY_FILE".to_owned(),
+                    kek.display().to_string(),
+                ));
+            }
         }
         env
     }
 }
 
+/// Where `TestDir` keeps the explicit key-encryption key in the PostgreSQL pass.
+const KEK_FILE: &str = "kek.b64";
+
+/// A fresh key-encryption key, base64 as `openssl rand -base64 32` prints it.
+pub fn random_kek() -> String {
+    STANDARD.encode(tollgate::clock::random_bytes::<32>(&SystemRng))
+}
+
+#[derive(Debug)]
 pub struct TestApp {
     pub base: String,
     pub issuer: String,
@@ -70,7 +112,25 @@ impl TestApp {
 
     /// Starts a server on existing data (to test restarts).
     pub async fn spawn_in(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> TestApp {
+        try_spawn_in(dir, extra).await.expect("server starts")
+    }
+}
+
+/// Starts a server, or returns why it would not start.
+pub async fn try_spawn_in(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
+    TestApp::start(dir, extra).await
+}
+
+impl TestApp {
+    async fn start(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
         let mut env: Vec<(String, String)> = dir.env();
+        if extra
+            .iter()
+            .any(|(k, _)| *k == "TOLLGATE_KEY_ENCRYPTION_KEY")
+        {
+            // The test gives the key itself: not the file as well.
+            env.retain(|(k, _)| k != "TOLLGATE_KEY_ENCRYPTION_KEY_FILE");
+        }
         env.extend([
             ("TOLLGATE_LISTEN".into(), "127.0.0.1:0".into()),
             ("TOLLGATE_LOG_LEVEL".into(), "warn".into()),
@@ -81,11 +141,11 @@ impl TestApp {
             ),
         ]);
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = Config::from_sources(None, env).expect("test config");
+        let config = Config::from_sources(None, env).map_err(|e| e.to_string())?;
         let clock = Arc::new(ManualClock::new(UnixTime(1_900_000_000)));
         let app = Application::build_with(&config, clock.clone(), Arc::new(SystemRng))
             .await
-            .expect("server starts");
+            .map_err(|e| e.to_string())?;
         let base = format!("http://{}", app.local_addr());
         let issuer = app.issuer().to_owned();
         let tollgate = app.state().tollgate.clone();
@@ -97,7 +157,7 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        TestApp {
+        Ok(TestApp {
             base,
             issuer,
             http: reqwest::Client::new(),
@@ -106,7 +166,7 @@ impl TestApp {
             tollgate,
             stop: Some(stop),
             task: Some(task),
-        }
+        })
     }
 
     /// Stops the server and waits until it has closed its database.

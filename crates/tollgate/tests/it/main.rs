@@ -10,6 +10,7 @@ mod binary;
 mod cluster;
 mod helpers;
 mod introspection;
+mod lifecycle;
 mod metadata;
 mod migrate;
 mod outage;

@@ -1,17 +1,20 @@
 //! `/admin/v1/clients`: create, list, get, update, delete API clients and their secrets.
 
+use std::str::FromStr;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
+use super::export;
 use super::json::{double_option, json_content_type, json_problem, query_problem};
 use super::problem::Problem;
 use crate::clock::UnixTime;
@@ -21,6 +24,8 @@ use crate::domain::client::{
 };
 use crate::domain::secret::ClientSecret;
 use crate::http::AppState;
+use crate::http::oauth::TOKEN_PATH;
+use crate::keys::Algorithm;
 use crate::store::ListCursor;
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -38,6 +43,8 @@ pub struct ClientView {
     pub scopes: Vec<String>,
     /// Seconds; `null` means the server default.
     pub access_token_lifetime: Option<u64>,
+    /// `ES256`, `EdDSA` or `RS256`; `null` means the server default.
+    pub signing_algorithm: Option<String>,
     pub secrets: Vec<SecretView>,
     /// RFC 3339.
     pub created_at: String,
@@ -50,7 +57,10 @@ pub struct SecretView {
     pub secret_id: String,
     pub created_at: String,
     pub expires_at: Option<String>,
+    /// Written behind: may lag real use by up to a minute.
     pub last_used_at: Option<String>,
+    /// Set when the secret was reported leaked and disabled.
+    pub disabled_at: Option<String>,
 }
 
 impl From<&SecretInfo> for SecretView {
@@ -60,6 +70,7 @@ impl From<&SecretInfo> for SecretView {
             created_at: s.created_at.to_rfc3339(),
             expires_at: s.expires_at.map(UnixTime::to_rfc3339),
             last_used_at: s.last_used_at.map(UnixTime::to_rfc3339),
+            disabled_at: s.disabled_at.map(UnixTime::to_rfc3339),
         }
     }
 }
@@ -72,6 +83,7 @@ impl From<&Client> for ClientView {
             description: c.description.as_str().to_owned(),
             scopes: c.scopes.to_vec(),
             access_token_lifetime: c.access_token_lifetime,
+            signing_algorithm: c.signing_algorithm.map(|a| a.as_str().to_owned()),
             secrets: c.secrets.iter().map(SecretView::from).collect(),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
@@ -94,6 +106,8 @@ pub struct CreateClientRequest {
     pub scopes: Vec<String>,
     /// Seconds (60 to 86400); omitted means the server default.
     pub access_token_lifetime: Option<u64>,
+    /// One of the server's active algorithms; omitted means the server default.
+    pub signing_algorithm: Option<String>,
 }
 
 /// Shown once: the only response that carries the secret.
@@ -113,6 +127,10 @@ pub struct UpdateClientRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u64>)]
     pub access_token_lifetime: Option<Option<u64>>,
+    /// `null` resets to the server default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub signing_algorithm: Option<Option<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,12 +142,23 @@ pub struct ClientList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// How the one-time credentials come back.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `json` (default), `env` (a .env file) or `postman` (a Postman environment). The Accept
+    /// header `text/x-dotenv` or `application/vnd.postman.environment+json` does the same.
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -146,17 +175,6 @@ pub struct CreatedSecret {
     pub client_secret: String,
 }
 
-fn once(status: StatusCode, location: String, body: impl Serialize) -> Response {
-    let mut r = (status, Json(body)).into_response();
-    let h = r.headers_mut();
-    // The body holds a secret: nothing on the way may keep a copy.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        h.insert(header::LOCATION, v);
-    }
-    r
-}
-
 fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
 }
@@ -166,23 +184,74 @@ fn client_id(raw: &str) -> Result<ClientId, Problem> {
     ClientId::parse(raw).map_err(|_| Problem::client_not_found())
 }
 
-fn secret_shown_once(secret: &ClientSecret) -> String {
-    secret.expose().to_owned()
+fn parse_algorithm(errors: &mut Vec<FieldError>, value: Option<&str>) -> Option<Option<Algorithm>> {
+    value.map(|v| {
+        Algorithm::from_str(v)
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "signing_algorithm",
+                    format!("`{v}` is not one of ES256, EdDSA, RS256"),
+                ))
+            })
+            .ok()
+    })
+}
+
+/// Renders credentials in the negotiated format.
+#[allow(clippy::too_many_arguments)]
+fn credentials_response(
+    state: &AppState,
+    format: export::Format,
+    location: String,
+    client: &Client,
+    secret: &ClientSecret,
+    json_body: impl Serialize,
+    now: UnixTime,
+) -> Response {
+    let issuer = &state.tollgate.policy().issuer;
+    let token_url = format!("{issuer}{TOKEN_PATH}");
+    let scope = client.scopes.to_delimited();
+    export::respond(
+        format,
+        StatusCode::CREATED,
+        &location,
+        json_body,
+        &export::Credentials {
+            name: client.name.as_str(),
+            client_id: client.id.as_str(),
+            client_secret: secret.expose(),
+            issuer,
+            token_url: &token_url,
+            scope: &scope,
+        },
+        now,
+        &crate::clock::SystemRng,
+    )
 }
 
 #[utoipa::path(post, path = "/clients", tag = "clients",
+    params(ExportParams),
     request_body = CreateClientRequest,
     responses(
-        (status = 201, description = "Created; the secret is shown this once", body = CreatedClient),
+        (status = 201, description = "Created; the secret is shown this once", body = CreatedClient,
+            content(
+                (CreatedClient = "application/json"),
+                (String = "text/x-dotenv"),
+                (Object = "application/vnd.postman.environment+json"),
+            )),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tollgate:admin"])))]
 pub async fn create(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
+    headers: HeaderMap,
+    query: Result<Query<ExportParams>, QueryRejection>,
     body: Result<Json<CreateClientRequest>, JsonRejection>,
 ) -> Result<Response, Problem> {
+    let Query(params) = query.map_err(query_problem)?;
+    let format = export::negotiate(params.format.as_deref(), &headers)?;
     let Json(req) = body.map_err(json_problem)?;
     let mut errors = Vec::new();
     let name = collect(&mut errors, ClientName::parse(&req.name));
@@ -191,6 +260,7 @@ pub async fn create(
     let lifetime = req
         .access_token_lifetime
         .map(|l| collect(&mut errors, parse_token_lifetime(l)));
+    let signing_algorithm = parse_algorithm(&mut errors, req.signing_algorithm.as_deref());
     let (Some(name), Some(description), Some(scopes), true) =
         (name, description, scopes, errors.is_empty())
     else {
@@ -201,17 +271,25 @@ pub async fn create(
         description,
         scopes,
         access_token_lifetime: lifetime.flatten(),
+        signing_algorithm: signing_algorithm.flatten(),
     };
     let now = state.tollgate.now();
-    let (client, secret) = state.tollgate.create_client(new, now).await?;
+    let (client, secret) = state
+        .tollgate
+        .create_client(&admin.client_id, new, now)
+        .await?;
     tracing::info!(client_id = %client.id, "client created");
-    Ok(once(
-        StatusCode::CREATED,
+    Ok(credentials_response(
+        &state,
+        format,
         format!("/admin/v1/clients/{}", client.id),
+        &client,
+        &secret,
         CreatedClient {
             client: ClientView::from(&client),
-            client_secret: secret_shown_once(&secret),
+            client_secret: secret.expose().to_owned(),
         },
+        now,
     ))
 }
 
@@ -282,7 +360,7 @@ pub async fn get(
     security(("bearer" = ["tollgate:admin"])))]
 pub async fn update(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(id): Path<String>,
     body: Result<Json<UpdateClientRequest>, JsonRejection>,
 ) -> Result<Json<ClientView>, Problem> {
@@ -304,12 +382,20 @@ pub async fn update(
             Some(None) => Some(None),
             Some(Some(l)) => collect(&mut errors, parse_token_lifetime(l)).map(Some),
         },
+        signing_algorithm: match req.signing_algorithm {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(a)) => parse_algorithm(&mut errors, Some(&a)).flatten().map(Some),
+        },
     };
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
     let now = state.tollgate.now();
-    let client = state.tollgate.update_client(&id, &patch, now).await?;
+    let client = state
+        .tollgate
+        .update_client(&admin.client_id, &id, &patch, now)
+        .await?;
     tracing::info!(client_id = %client.id, "client updated");
     Ok(Json(ClientView::from(&client)))
 }
@@ -323,33 +409,44 @@ pub async fn update(
     security(("bearer" = ["tollgate:admin"])))]
 pub async fn delete(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let id = client_id(&id)?;
     let now = state.tollgate.now();
-    state.tollgate.delete_client(&id, now).await?;
+    state
+        .tollgate
+        .delete_client(&admin.client_id, &id, now)
+        .await?;
     tracing::info!(client_id = %id, "client deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/clients/{client_id}/secrets", tag = "secrets",
-    params(("client_id" = String, Path)),
+    params(("client_id" = String, Path), ExportParams),
     request_body(content = Option<CreateSecretRequest>),
     responses(
-        (status = 201, description = "Added; the secret is shown this once", body = CreatedSecret),
+        (status = 201, description = "Added; the secret is shown this once", body = CreatedSecret,
+            content(
+                (CreatedSecret = "application/json"),
+                (String = "text/x-dotenv"),
+                (Object = "application/vnd.postman.environment+json"),
+            )),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client holds the most secrets allowed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tollgate:admin"])))]
 pub async fn add_secret(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(id): Path<String>,
+    query: Result<Query<ExportParams>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = client_id(&id)?;
+    let Query(params) = query.map_err(query_problem)?;
+    let format = export::negotiate(params.format.as_deref(), &headers)?;
     // The body is optional: an empty POST adds a secret that does not expire.
     let req = if body.is_empty() {
         CreateSecretRequest::default()
@@ -378,15 +475,23 @@ pub async fn add_secret(
         })
         .transpose()?;
     let now = state.tollgate.now();
-    let (info, secret) = state.tollgate.add_secret(&id, expires_at, now).await?;
+    let (info, secret) = state
+        .tollgate
+        .add_secret(&admin.client_id, &id, expires_at, now)
+        .await?;
     tracing::info!(client_id = %id, secret_id = info.id.as_str(), "secret added");
-    Ok(once(
-        StatusCode::CREATED,
+    let client = state.tollgate.get_client(&id).await?;
+    Ok(credentials_response(
+        &state,
+        format,
         format!("/admin/v1/clients/{id}/secrets/{}", info.id.as_str()),
+        &client,
+        &secret,
         CreatedSecret {
             secret: SecretView::from(&info),
-            client_secret: secret_shown_once(&secret),
+            client_secret: secret.expose().to_owned(),
         },
+        now,
     ))
 }
 
@@ -400,12 +505,16 @@ pub async fn add_secret(
     security(("bearer" = ["tollgate:admin"])))]
 pub async fn remove_secret(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path((id, secret_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
     let id = client_id(&id)?;
     let secret_id = SecretId::from_stored(secret_id);
-    state.tollgate.remove_secret(&id, &secret_id).await?;
+    let now = state.tollgate.now();
+    state
+        .tollgate
+        .remove_secret(&admin.client_id, &id, &secret_id, now)
+        .await?;
     tracing::info!(client_id = %id, secret_id = secret_id.as_str(), "secret removed");
     Ok(StatusCode::NO_CONTENT)
 }

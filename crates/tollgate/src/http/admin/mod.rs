@@ -4,9 +4,13 @@
 // A `Problem` is built at most once per failed request; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod export;
 pub mod json;
+pub mod keys;
+pub mod leaked;
 pub mod problem;
 
 use axum::Router;
@@ -36,6 +40,10 @@ pub fn router() -> Router<AppState> {
             "/clients/{client_id}/secrets/{secret_id}",
             delete(clients::remove_secret),
         )
+        .route("/secrets/leaked", post(leaked::report))
+        .route("/keys", get(keys::list))
+        .route("/keys/rotate", post(keys::rotate))
+        .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi_json))
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -59,11 +67,17 @@ pub fn router() -> Router<AppState> {
         clients::delete,
         clients::add_secret,
         clients::remove_secret,
+        leaked::report,
+        keys::list,
+        keys::rotate,
+        audit::list,
     ),
     modifiers(&BearerScheme),
     tags(
         (name = "clients", description = "API clients"),
-        (name = "secrets", description = "Client secrets, for rotation without downtime"),
+        (name = "secrets", description = "Client secrets: rotation without downtime, leaked secrets"),
+        (name = "keys", description = "Token signing keys and their rotation"),
+        (name = "audit", description = "Who did what, and when"),
     )
 )]
 pub struct AdminApi;

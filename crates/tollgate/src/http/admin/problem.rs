@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use crate::domain::client::FieldError;
 use crate::http::InternalError;
-use crate::service::{ClientError, MAX_SECRETS_PER_CLIENT};
+use crate::keyring::KeyringError;
+use crate::service::ClientError;
 
 /// An `application/problem+json` body (RFC 9457).
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,13 +118,44 @@ impl From<ClientError> for Problem {
                 "secret_not_found",
                 "the client has no secret with this id",
             ),
-            ClientError::TooManySecrets => Problem::new(
+            ClientError::TooManySecrets(max) => Problem::new(
                 StatusCode::CONFLICT,
                 "too_many_secrets",
+                format!("the client already holds {max} secrets; remove one first"),
+            ),
+            ClientError::NotATollgateSecret => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_tollgate_secret",
+                "this is not a secret Tollgate generated: it lacks the tgs_ prefix or its \
+                 checksum is wrong",
+            ),
+            ClientError::UnknownSecret => Problem::new(
+                StatusCode::NOT_FOUND,
+                "secret_not_found",
+                "no client holds this secret (it may have been removed already)",
+            ),
+            ClientError::Keys(KeyringError::InactiveAlgorithm(a)) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "inactive_algorithm",
                 format!(
-                    "the client already holds {MAX_SECRETS_PER_CLIENT} secrets; remove one first"
+                    "{a} is not an active signing algorithm here; add it to \
+                     extra_signing_algorithms first"
                 ),
             ),
+            ClientError::Keys(e @ KeyringError::AlreadyAnnounced { .. }) => Problem::new(
+                StatusCode::CONFLICT,
+                "key_already_announced",
+                format!("{e}; use `immediate` to replace the current key at once"),
+            ),
+            ClientError::Keys(e @ KeyringError::Busy) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "rotation_in_progress",
+                format!("{e}"),
+            ),
+            ClientError::Keys(KeyringError::Store(e)) if e.is_unavailable() => {
+                Problem::unavailable(e)
+            }
+            ClientError::Keys(e) => Problem::internal(e),
             ClientError::LastSecret => Problem::new(
                 StatusCode::CONFLICT,
                 "last_secret",

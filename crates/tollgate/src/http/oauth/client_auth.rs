@@ -55,8 +55,13 @@ impl Form {
                 "the request body is larger than {MAX_BODY} bytes or could not be read"
             ))
         })?;
+        Form::parse(&bytes, single)
+    }
+
+    /// Parses a form body already read.
+    pub fn parse(bytes: &[u8], single: &[&str]) -> Result<Form, OAuthError> {
         let mut params: HashMap<String, Vec<String>> = HashMap::new();
-        for (k, v) in form_urlencoded::parse(&bytes) {
+        for (k, v) in form_urlencoded::parse(bytes) {
             // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
             if !v.is_empty() {
                 params

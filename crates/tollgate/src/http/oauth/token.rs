@@ -16,7 +16,7 @@ use crate::service::Credentials;
 
 /// Parameters that must appear at most once (RFC 6749 §3.2). `resource` may repeat
 /// (RFC 8707 §2); parameters Tollgate does not know are ignored (RFC 6749 §3.1).
-const SINGLE: &[&str] = &[
+pub const SINGLE: &[&str] = &[
     "grant_type",
     "scope",
     "client_id",

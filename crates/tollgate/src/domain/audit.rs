@@ -1,0 +1,115 @@
+//! The audit trail: who did what to which client, secret or key, and when.
+
+use crate::clock::UnixTime;
+
+/// The actor of events the server causes by itself (expiry, automatic rotation).
+pub const SYSTEM_ACTOR: &str = "tollgate";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    ClientCreated,
+    ClientUpdated,
+    ClientDeleted,
+    SecretAdded,
+    SecretRemoved,
+    SecretExpired,
+    SecretLeakDisabled,
+    KeyGenerated,
+    KeyRotated,
+    KeyRemoved,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::ClientCreated,
+        AuditAction::ClientUpdated,
+        AuditAction::ClientDeleted,
+        AuditAction::SecretAdded,
+        AuditAction::SecretRemoved,
+        AuditAction::SecretExpired,
+        AuditAction::SecretLeakDisabled,
+        AuditAction::KeyGenerated,
+        AuditAction::KeyRotated,
+        AuditAction::KeyRemoved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::ClientCreated => "client.created",
+            AuditAction::ClientUpdated => "client.updated",
+            AuditAction::ClientDeleted => "client.deleted",
+            AuditAction::SecretAdded => "secret.added",
+            AuditAction::SecretRemoved => "secret.removed",
+            AuditAction::SecretExpired => "secret.expired",
+            AuditAction::SecretLeakDisabled => "secret.leaked_disabled",
+            AuditAction::KeyGenerated => "key.generated",
+            AuditAction::KeyRotated => "key.rotated",
+            AuditAction::KeyRemoved => "key.removed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Position in the trail; 0 until stored.
+    pub id: i64,
+    pub at: UnixTime,
+    pub actor: String,
+    pub action: AuditAction,
+    pub client_id: Option<String>,
+    pub secret_id: Option<String>,
+    pub kid: Option<String>,
+    pub detail: String,
+}
+
+impl AuditEvent {
+    pub fn new(at: UnixTime, actor: &str, action: AuditAction) -> AuditEvent {
+        AuditEvent {
+            id: 0,
+            at,
+            actor: actor.to_owned(),
+            action,
+            client_id: None,
+            secret_id: None,
+            kid: None,
+            detail: String::new(),
+        }
+    }
+
+    pub fn client(mut self, id: &str) -> AuditEvent {
+        self.client_id = Some(id.to_owned());
+        self
+    }
+
+    pub fn secret(mut self, id: &str) -> AuditEvent {
+        self.secret_id = Some(id.to_owned());
+        self
+    }
+
+    pub fn kid(mut self, kid: &str) -> AuditEvent {
+        self.kid = Some(kid.to_owned());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> AuditEvent {
+        self.detail = detail.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_round_trip() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(AuditAction::parse("nope"), None);
+    }
+}

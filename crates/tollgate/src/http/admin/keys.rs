@@ -1,0 +1,114 @@
+//! `/admin/v1/keys`: the signing keys and their lifecycle; rotation on demand.
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Admin;
+use super::json::json_problem;
+use super::problem::Problem;
+use crate::clock::UnixTime;
+use crate::http::AppState;
+use crate::keyring::KeyStatus;
+use crate::keys::Algorithm;
+
+/// A signing key, public facts only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    pub kid: String,
+    pub algorithm: String,
+    /// `next` (published, not signing yet), `current` (signing), `retired` (published until
+    /// the tokens it signed expire).
+    pub state: String,
+    pub created_at: String,
+    /// When it signs (or signed) its first token.
+    pub activates_at: String,
+    /// When its successor takes over, if one is announced.
+    pub retires_at: Option<String>,
+    /// When it leaves the JWKS, if it is retiring.
+    pub removed_at: Option<String>,
+}
+
+impl From<&KeyStatus> for KeyView {
+    fn from(s: &KeyStatus) -> KeyView {
+        KeyView {
+            kid: s.kid.clone(),
+            algorithm: s.algorithm.as_str().to_owned(),
+            state: s.state.as_str().to_owned(),
+            created_at: s.created_at.to_rfc3339(),
+            activates_at: s.activates_at.to_rfc3339(),
+            retires_at: s.retires_at.map(UnixTime::to_rfc3339),
+            removed_at: s.removed_at.map(UnixTime::to_rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// The algorithm whose key rotates; default: the server's default algorithm.
+    pub algorithm: Option<String>,
+    /// `false` (default): the new key is published now and signs after the announce period.
+    /// `true`: it signs at once (for a key believed compromised); verifiers that cached the
+    /// JWKS refetch it on the unknown `kid`.
+    #[serde(default)]
+    pub immediate: bool,
+}
+
+#[utoipa::path(get, path = "/keys", tag = "keys",
+    responses((status = 200, description = "Every signing key and its state", body = KeyList)),
+    security(("bearer" = ["tollgate:admin"])))]
+pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<KeyList>, Problem> {
+    let now = state.tollgate.now();
+    let statuses = state
+        .tollgate
+        .key_statuses(now)
+        .await
+        .map_err(crate::service::ClientError::from)?;
+    Ok(Json(KeyList {
+        keys: statuses.iter().map(KeyView::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/keys/rotate", tag = "keys",
+    request_body = RotateRequest,
+    responses(
+        (status = 201, description = "The new key", body = KeyView),
+        (status = 400, description = "Not an active algorithm", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A successor is already announced", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tollgate:admin"])))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    admin: Admin,
+    body: Result<Json<RotateRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<KeyView>), Problem> {
+    let Json(req) = body.map_err(json_problem)?;
+    let alg = match req.algorithm.as_deref() {
+        None => state.tollgate.keys().current().algorithm(),
+        Some(a) => Algorithm::from_str(a).map_err(|_| {
+            Problem::validation(vec![crate::domain::client::FieldError::new(
+                "algorithm",
+                format!("`{a}` is not one of ES256, EdDSA, RS256"),
+            )])
+        })?,
+    };
+    let now = state.tollgate.now();
+    let status = state
+        .tollgate
+        .rotate_key(&admin.client_id, alg, req.immediate, now)
+        .await
+        .map_err(crate::service::ClientError::from)?;
+    tracing::info!(kid = status.kid, alg = %alg, immediate = req.immediate, "signing key rotated");
+    Ok((StatusCode::CREATED, Json(KeyView::from(&status))))
+}

@@ -1,0 +1,298 @@
+//! The Tollgate service: the operations the HTTP layer, the bootstrap and the background
+//! tasks call. Time is always a parameter; nothing here knows of HTTP.
+//!
+//! - `tokens`: client authentication, issuing, validating, introspecting and revoking tokens
+//! - `clients`: the administrator's operations on clients and secrets, and the bootstrap
+//! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
+//! - `sync`: following the changes other nodes make to a shared database (PostgreSQL)
+
+mod clients;
+mod sync;
+mod tokens;
+mod upkeep;
+
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Mutex;
+
+pub use clients::{Bootstrapped, LeakReport};
+
+use crate::cache::ClientCache;
+use crate::clock::{Clock, Rng, UnixTime, random_bytes};
+use crate::domain::audit::AuditEvent;
+use crate::domain::client::FieldError;
+use crate::domain::revocation::RevocationIndex;
+use crate::domain::scope::ScopeSet;
+use crate::domain::secret::{ClientSecret, SecretHash, SecretHasher};
+use crate::domain::token::{GrantError, TokenPolicy};
+use crate::freshness::Freshness;
+use crate::keyring::{Keyring, KeyringError, RotationPolicy, open_or_upgrade};
+use crate::keys::{Algorithm, KeyError, KeyRing};
+use crate::sealing::Kek;
+use crate::store::{Store, StoreError};
+
+pub const BOOTSTRAP_CLIENT_NAME: &str = "tollgate-admin";
+const SECRET_HASH_KEY: &str = "secret_hash_key";
+
+/// Client credentials as presented at an OAuth endpoint.
+#[derive(Debug)]
+pub struct Credentials {
+    pub client_id: String,
+    pub secret: ClientSecret,
+}
+
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub scope: ScopeSet,
+    pub client_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Unknown client, wrong, expired or disabled secret: deliberately one case.
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+    #[error(transparent)]
+    Signing(#[from] KeyError),
+    /// The node lost the database longer ago than the outage grace: its cache may be stale.
+    #[error("the client cache may be out of date: the database is unreachable")]
+    Unavailable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    #[error("the token lacks the required scope")]
+    InsufficientScope,
+}
+
+/// Why a caller of introspection, revocation or the revocation feed was turned away.
+#[derive(Debug, thiserror::Error)]
+pub enum CallerError {
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("the client may not use this endpoint")]
+    NotAllowed,
+    #[error("the token belongs to another client")]
+    NotOwner,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the client cache may be out of date: the database is unreachable")]
+    Unavailable,
+}
+
+impl CallerError {
+    fn from_authentication(e: TokenError) -> CallerError {
+        match e {
+            TokenError::Unavailable => CallerError::Unavailable,
+            _ => CallerError::InvalidClient,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the request is invalid")]
+    Validation(Vec<FieldError>),
+    #[error("a client with this name already exists")]
+    NameTaken,
+    #[error("no client with this id")]
+    NotFound,
+    #[error("the client has no secret with this id")]
+    SecretNotFound,
+    #[error("the client already holds {0} secrets; remove one first")]
+    TooManySecrets(usize),
+    #[error("removing the last secret would lock the client out; add a new secret first")]
+    LastSecret,
+    #[error("this is not a secret Tollgate generated (its prefix or checksum is wrong)")]
+    NotATollgateSecret,
+    #[error("no client holds this secret")]
+    UnknownSecret,
+    #[error(transparent)]
+    Keys(#[from] KeyringError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ClientError {
+    fn from(e: StoreError) -> ClientError {
+        match e {
+            StoreError::NameTaken => ClientError::NameTaken,
+            other => ClientError::Store(other),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Keys(#[from] KeyringError),
+    #[error("the secret-hashing key cannot be decrypted: {0}")]
+    HashKey(crate::sealing::SealError),
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
+
+/// What the service needs to know beyond its collaborators.
+#[derive(Debug)]
+pub struct Settings {
+    pub policy: TokenPolicy,
+    /// Active signing algorithms, the default first.
+    pub algorithms: Vec<Algorithm>,
+    pub rotation: RotationPolicy,
+    pub max_secrets_per_client: usize,
+    pub kek: Kek,
+    /// A key-encryption key being replaced: what it sealed is re-sealed with `kek`.
+    pub previous_kek: Option<Kek>,
+}
+
+#[derive(Debug)]
+pub struct Tollgate {
+    store: Arc<dyn Store>,
+    cache: ClientCache,
+    hasher: SecretHasher,
+    keyring: Keyring,
+    policy: TokenPolicy,
+    max_secrets: usize,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    /// Unknown clients are checked against this, so they cost what a wrong secret costs.
+    dummy_hash: SecretHash,
+    /// Admin writes are rare; serialising them keeps the cache in the database's order.
+    write_lock: Mutex<()>,
+    revoked: RwLock<RevocationIndex>,
+    /// Whether the caches follow the database (several nodes); see [`Freshness`].
+    freshness: Freshness,
+}
+
+impl Tollgate {
+    /// Loads (or creates, on first start) the hashing key and signing keys, and fills the
+    /// client cache and the revocation index.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Result<Tollgate, StartError> {
+        let now = clock.now();
+        let Settings {
+            policy,
+            algorithms,
+            rotation,
+            max_secrets_per_client,
+            kek,
+            previous_kek,
+        } = settings;
+        let aad = format!("instance-key:{SECRET_HASH_KEY}");
+        let fresh =
+            zeroize::Zeroizing::new(random_bytes::<{ SecretHasher::KEY_LEN }>(rng.as_ref()));
+        let candidate = kek.seal(fresh.as_ref(), &aad, rng.as_ref());
+        let stored = store.instance_key(SECRET_HASH_KEY, &candidate, now).await?;
+        let (hash_key, resealed) =
+            open_or_upgrade(&stored, &aad, &kek, previous_kek.as_ref(), rng.as_ref())
+                .map_err(StartError::HashKey)?;
+        if let Some(blob) = resealed {
+            store.set_instance_key(SECRET_HASH_KEY, &blob).await?;
+            tracing::info!(kek = kek.id(), "re-encrypted the secret-hashing key");
+        }
+        let hasher = SecretHasher::new(&hash_key);
+        let keyring = Keyring::start(
+            store.clone(),
+            kek,
+            previous_kek.as_ref(),
+            rng.clone(),
+            algorithms,
+            rotation,
+            now,
+        )
+        .await?;
+        let cache = ClientCache::default();
+        load_cache(store.as_ref(), &cache).await?;
+        let dummy_hash = SecretHash(random_bytes::<32>(rng.as_ref()));
+        let mut revoked = RevocationIndex::default();
+        for entry in store.live_revocations(now).await? {
+            revoked.insert(&entry.revocation);
+        }
+        Ok(Tollgate {
+            store,
+            cache,
+            hasher,
+            keyring,
+            policy,
+            max_secrets: max_secrets_per_client,
+            clock,
+            rng,
+            dummy_hash,
+            write_lock: Mutex::new(()),
+            revoked: RwLock::new(revoked),
+            freshness: Freshness::default(),
+        })
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub fn policy(&self) -> &TokenPolicy {
+        &self.policy
+    }
+
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keyring.ring()
+    }
+
+    pub fn scopes_in_use(&self) -> Vec<String> {
+        self.cache.all_scopes().into_iter().collect()
+    }
+
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// Records an event; a failure to record is logged, never fatal to the operation.
+    async fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.store.insert_audit(&event).await {
+            tracing::error!(error = %e, action = event.action.as_str(), "could not record an audit event");
+        }
+    }
+
+    pub async fn audit_events(
+        &self,
+        after: i64,
+        limit: u32,
+        client: Option<&str>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.store.audit_events(after, limit, client).await
+    }
+}
+
+/// Fills the cache a page at a time, so a large installation never holds every row at once.
+pub(crate) async fn load_cache(store: &dyn Store, cache: &ClientCache) -> Result<(), StoreError> {
+    const PAGE: u32 = 5_000;
+    let mut fresh = std::collections::HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store.list_clients(after.as_ref(), PAGE).await?;
+        cache.extend(&mut fresh, &page);
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => {
+                after = Some(crate::store::ListCursor {
+                    created_at: last.created_at,
+                    client_id: last.id.clone(),
+                });
+            }
+            _ => break,
+        }
+    }
+    cache.swap(fresh);
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! Tokens: client authentication, the client credentials grant, validation of our own tokens,
+//! introspection (RFC 7662), revocation (RFC 7009) and the revocation feed.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use super::{BearerError, CallerError, Credentials, IssuedToken, TokenError, Tollgate};
+use crate::cache::CachedClient;
+use crate::clock::{UnixTime, random_bytes};
+use crate::domain::revocation::{Revocation, RevocationEntry};
+use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE};
+use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN};
+use crate::domain::token::{self, AccessTokenClaims, TokenRequest};
+use crate::keys::{KeyError, VerifyError};
+use crate::store::StoreError;
+
+impl Tollgate {
+    /// Client authentication (RFC 6749 §2.3.1) from the cache: no database access.
+    pub fn authenticate(
+        &self,
+        creds: &Credentials,
+        now: UnixTime,
+    ) -> Result<Arc<CachedClient>, TokenError> {
+        if !self.freshness.usable(now) {
+            return Err(TokenError::Unavailable);
+        }
+        let secret = creds.secret.expose();
+        let presented = if secret.len() <= MAX_SECRET_LEN {
+            self.hasher.hash(&creds.secret)
+        } else {
+            // Still hash something so an over-long secret costs the same.
+            self.hasher.hash(&ClientSecret::new(String::new()))
+        };
+        match self.cache.get(&creds.client_id) {
+            Some(client) if secret.len() <= MAX_SECRET_LEN => {
+                match client.matching_secret(&presented, now) {
+                    Some(secret) => {
+                        secret.touch(now);
+                        Ok(client)
+                    }
+                    None => Err(TokenError::InvalidClient),
+                }
+            }
+            _ => {
+                let _ = presented.ct_eq(&self.dummy_hash);
+                Err(TokenError::InvalidClient)
+            }
+        }
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4).
+    pub fn issue_token(
+        &self,
+        creds: &Credentials,
+        request: &TokenRequest,
+        now: UnixTime,
+    ) -> Result<IssuedToken, TokenError> {
+        let client = self.authenticate(creds, now)?;
+        let grant = token::grant(
+            &client.scopes,
+            client.access_token_lifetime,
+            request,
+            &self.policy,
+        )?;
+        let jti = B64.encode(random_bytes::<16>(self.rng.as_ref()));
+        let claims = token::claims(
+            &client.id,
+            &grant,
+            request.tenant.as_ref(),
+            &self.policy,
+            now,
+            jti,
+        );
+        let payload = serde_json::to_vec(&claims).map_err(|_| KeyError::Sign)?;
+        let keys = self.keys();
+        let key = match client.signing_algorithm {
+            Some(alg) => keys.current_for(alg).unwrap_or(keys.current()),
+            None => keys.current(),
+        };
+        let access_token = key.sign_jwt(&payload)?;
+        Ok(IssuedToken {
+            access_token,
+            expires_in: grant.lifetime,
+            scope: grant.scope,
+            client_id: client.id.to_string(),
+        })
+    }
+
+    /// Validates one of this server's access tokens: signature, issuer, expiry, that its
+    /// client still exists (and is the client it was issued to), and that it is not revoked.
+    /// The audience and scopes are the caller's to check.
+    pub fn validate_token(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<AccessTokenClaims, BearerError> {
+        let payload = self.keys().verify(token).map_err(|e| {
+            BearerError::InvalidToken(match e {
+                VerifyError::Malformed => "the token is malformed",
+                VerifyError::BadHeader => "the token header is not acceptable",
+                VerifyError::UnknownKey => "the token was not signed by this server",
+                VerifyError::BadSignature => "the token signature is invalid",
+            })
+        })?;
+        let claims: AccessTokenClaims = serde_json::from_slice(&payload)
+            .map_err(|_| BearerError::InvalidToken("the token claims are malformed"))?;
+        if claims.iss != self.policy.issuer {
+            return Err(BearerError::InvalidToken("the token has another issuer"));
+        }
+        if now.0 >= claims.exp {
+            return Err(BearerError::InvalidToken("the token has expired"));
+        }
+        let iat = UnixTime(claims.iat);
+        match self.cache.get(&claims.client_id) {
+            Some(c) if iat >= c.created_at => {}
+            _ => {
+                return Err(BearerError::InvalidToken(
+                    "the token's client no longer exists",
+                ));
+            }
+        }
+        let revoked = self
+            .revoked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_revoked(&claims.jti, &claims.client_id, iat);
+        if revoked {
+            return Err(BearerError::InvalidToken("the token has been revoked"));
+        }
+        Ok(claims)
+    }
+
+    /// Checks a bearer token issued by this server for use on its own admin API.
+    pub fn authorize_bearer(
+        &self,
+        token: &str,
+        required_scope: &str,
+        now: UnixTime,
+    ) -> Result<AccessTokenClaims, BearerError> {
+        let claims = self.validate_token(token, now)?;
+        if !claims.aud.contains(&self.policy.issuer) {
+            return Err(BearerError::InvalidToken(
+                "the token is not meant for this API (audience)",
+            ));
+        }
+        if !claims.scopes().any(|s| s == required_scope) {
+            return Err(BearerError::InsufficientScope);
+        }
+        Ok(claims)
+    }
+
+    /// Authenticates a client that asks about tokens, and checks it may
+    /// (`tollgate:introspect` or `tollgate:admin`).
+    fn token_inspector(
+        &self,
+        caller: &Credentials,
+        now: UnixTime,
+    ) -> Result<Arc<CachedClient>, CallerError> {
+        let client = self
+            .authenticate(caller, now)
+            .map_err(CallerError::from_authentication)?;
+        if client.scopes.contains(INTROSPECT_SCOPE) || client.scopes.contains(ADMIN_SCOPE) {
+            Ok(client)
+        } else {
+            Err(CallerError::NotAllowed)
+        }
+    }
+
+    /// Token introspection (RFC 7662): the claims of an active token, `None` for anything
+    /// else (expired, revoked, malformed, foreign, unknown key, deleted client).
+    pub fn introspect(
+        &self,
+        caller: &Credentials,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Option<AccessTokenClaims>, CallerError> {
+        self.token_inspector(caller, now)?;
+        Ok(self.validate_token(token, now).ok())
+    }
+
+    /// Token revocation (RFC 7009). A client revokes its own tokens; an administrator any.
+    /// Tokens that are invalid already need nothing and succeed, as §2.2 says.
+    pub async fn revoke(
+        &self,
+        caller: &Credentials,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<(), CallerError> {
+        let client = self
+            .authenticate(caller, now)
+            .map_err(CallerError::from_authentication)?;
+        let Ok(claims) = self.validate_token(token, now) else {
+            return Ok(());
+        };
+        if *claims.client_id != *client.id && !client.scopes.contains(ADMIN_SCOPE) {
+            return Err(CallerError::NotOwner);
+        }
+        self.record_revocation(
+            Revocation::Token {
+                jti: claims.jti,
+                client_id: claims.client_id,
+                exp: UnixTime(claims.exp),
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_revocation(
+        &self,
+        r: Revocation,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.store.insert_revocation(&r, now).await?;
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(&r);
+        Ok(())
+    }
+
+    /// The revocation feed after `cursor`, for resource servers that poll it.
+    pub async fn revocations_since(
+        &self,
+        caller: &Credentials,
+        cursor: i64,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<RevocationEntry>, CallerError> {
+        self.token_inspector(caller, now)?;
+        Ok(self.store.revocations_since(cursor, limit).await?)
+    }
+
+    /// Forgets revocations whose tokens have all expired.
+    pub async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let pruned = self.store.prune_revocations(now).await?;
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .prune(now);
+        Ok(pruned)
+    }
+}
