@@ -193,6 +193,9 @@ pub fn signing_key_aad(kid: &str) -> String {
 pub struct Keyring {
     store: Arc<dyn Store>,
     kek: Kek,
+    /// The key-encryption key being replaced: while the nodes of a cluster move to a new one,
+    /// a node still on the old one may store a key sealed with it.
+    previous: Option<Kek>,
     rng: Arc<dyn Rng>,
     /// Active algorithms, the default first.
     algorithms: Vec<Algorithm>,
@@ -210,7 +213,7 @@ impl Keyring {
     pub async fn start(
         store: Arc<dyn Store>,
         kek: Kek,
-        previous: Option<&Kek>,
+        previous: Option<Kek>,
         rng: Arc<dyn Rng>,
         algorithms: Vec<Algorithm>,
         policy: RotationPolicy,
@@ -219,13 +222,17 @@ impl Keyring {
         let mut parsed = HashMap::new();
         for stored in store.signing_keys().await? {
             let aad = signing_key_aad(&stored.kid);
-            let (der, resealed) =
-                open_or_upgrade(&stored.private_key, &aad, &kek, previous, rng.as_ref()).map_err(
-                    |reason| KeyringError::Sealed {
-                        kid: stored.kid.clone(),
-                        reason,
-                    },
-                )?;
+            let (der, resealed) = open_or_upgrade(
+                &stored.private_key,
+                &aad,
+                &kek,
+                previous.as_ref(),
+                rng.as_ref(),
+            )
+            .map_err(|reason| KeyringError::Sealed {
+                kid: stored.kid.clone(),
+                reason,
+            })?;
             if let Some(blob) = resealed {
                 store.set_signing_key_material(&stored.kid, &blob).await?;
                 tracing::info!(
@@ -244,6 +251,7 @@ impl Keyring {
         let keyring = Keyring {
             store,
             kek,
+            previous,
             rng,
             algorithms,
             policy,
@@ -437,18 +445,21 @@ impl Keyring {
 
     async fn rebuild(&self, stored: &[StoredKey], now: UnixTime) -> Result<(), KeyringError> {
         let st = statuses(stored, now);
-        // Keys another node generated are parsed the first time they are seen.
+        // Keys another node generated are parsed the first time they are seen. One that
+        // cannot be opened (sealed with a key-encryption key this node lacks) is left out
+        // and reported; the keys this node holds keep working.
+        let mut unreadable = None;
         for k in stored {
             if !self.parsed_keys().contains_key(&k.kid) {
-                let der = self
-                    .kek
-                    .open(&k.private_key, &signing_key_aad(&k.kid))
-                    .map_err(|reason| KeyringError::Sealed {
-                        kid: k.kid.clone(),
-                        reason,
-                    })?;
-                let key = Arc::new(SigningKey::from_pkcs8(k.algorithm, &der)?);
-                self.parsed_keys().insert(k.kid.clone(), key);
+                match self.open_stored(k) {
+                    Ok(key) => {
+                        self.parsed_keys().insert(k.kid.clone(), Arc::new(key));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot load a signing key another node stored");
+                        unreadable = Some(e);
+                    }
+                }
             }
         }
         let parsed = self.parsed_keys().clone();
@@ -470,7 +481,23 @@ impl Keyring {
             .collect();
         *self.ring.write().unwrap_or_else(|p| p.into_inner()) =
             Arc::new(KeyRing::new(default, others, published));
-        Ok(())
+        match unreadable {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn open_stored(&self, k: &StoredKey) -> Result<SigningKey, KeyringError> {
+        let aad = signing_key_aad(&k.kid);
+        let der = match &self.previous {
+            Some(p) if p.sealed_this(&k.private_key) => p.open(&k.private_key, &aad),
+            _ => self.kek.open(&k.private_key, &aad),
+        }
+        .map_err(|reason| KeyringError::Sealed {
+            kid: k.kid.clone(),
+            reason,
+        })?;
+        Ok(SigningKey::from_pkcs8(k.algorithm, &der)?)
     }
 
     fn parsed_keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SigningKey>>> {

@@ -208,7 +208,7 @@ impl Tollgate {
         let keyring = Keyring::start(
             store.clone(),
             kek,
-            previous_kek.as_ref(),
+            previous_kek,
             rng.clone(),
             algorithms,
             rotation,

@@ -41,9 +41,18 @@ impl Tollgate {
         Ok(())
     }
 
-    /// Reloads the signing keys another node generated, removed or re-encrypted.
-    pub async fn reload_keys(&self, now: UnixTime) -> Result<(), KeyringError> {
-        self.keyring.reload(now).await
+    /// Reloads the signing keys another node generated, removed or re-encrypted. A key that
+    /// cannot be loaded (say, sealed with another key-encryption key) is logged and retried
+    /// at the next reload; only a database failure is an error.
+    pub async fn reload_keys(&self, now: UnixTime) -> Result<(), StoreError> {
+        match self.keyring.reload(now).await {
+            Ok(()) => Ok(()),
+            Err(KeyringError::Store(e)) => Err(e),
+            Err(e) => {
+                tracing::debug!(error = %e, "signing keys reloaded without an unreadable one; will retry");
+                Ok(())
+            }
+        }
     }
 
     /// Reloads every client, every live revocation and the signing keys. Revocations are
@@ -63,13 +72,6 @@ impl Tollgate {
                 index.insert(&entry.revocation);
             }
         }
-        match self.keyring.reload(now).await {
-            Ok(()) => Ok(()),
-            Err(KeyringError::Store(e)) => Err(e),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot load the signing keys another node stored; will retry");
-                Ok(())
-            }
-        }
+        self.reload_keys(now).await
     }
 }
