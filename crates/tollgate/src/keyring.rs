@@ -5,9 +5,10 @@
 //! so a whole rotation cycle is tested without sleeping.
 //!
 //! With several nodes on one database, keys are generated and removed by one node at a time,
-//! under the store's rotation lock ([`Store::rotation_lock`]); a node that does not get the
-//! lock only [`reload`](Keyring::reload)s what the store holds, as every node does when the
-//! store announces that the keys changed. Every node then publishes the same keys.
+//! under the store's rotation lock ([`Store::rotation_lock`]), by a node that has just re-read
+//! them; a node that does not get the lock only [`reload`](Keyring::reload)s what the store
+//! holds, as every node does when the store announces that the keys changed. Every node then
+//! publishes the same keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -282,10 +283,12 @@ impl Keyring {
 
     /// Brings the keys up to date with `now`: a first key for an algorithm that has none,
     /// a successor announced when one is due, expired keys removed; then rebuilds the ring.
-    /// Only the node holding the store's rotation lock does so; while another node holds it,
-    /// this one reloads the keys as they are and reports no event.
+    /// Only the node holding the store's rotation lock does so, and it re-reads the keys
+    /// first, so of several nodes ticking at once the first does what is due and the others
+    /// find it done. A node that cannot get the lock in time (another holds it too long)
+    /// skips the round: it reloads the keys as they are and reports no event.
     pub async fn tick(&self, now: UnixTime) -> Result<Vec<KeyEvent>, KeyringError> {
-        match self.locked(false, |k| k.tick_locked(now)).await? {
+        match self.locked(true, |k| k.tick_locked(now)).await? {
             Some(events) => Ok(events),
             None => {
                 self.reload(now).await?;

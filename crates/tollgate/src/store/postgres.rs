@@ -43,7 +43,8 @@ const STARTUP_LOCK: i64 = 0x746f_6c6c_6761_7465;
 const REVOCATION_LOCK: i64 = STARTUP_LOCK + 1;
 /// Session advisory lock held by the one node that generates and removes signing keys.
 const ROTATION_LOCK: i64 = STARTUP_LOCK + 2;
-/// How long an administrator's rotation waits for the node holding [`ROTATION_LOCK`].
+/// How long a rotation (the upkeep's or an administrator's) waits for the node holding
+/// [`ROTATION_LOCK`] before it gives up.
 const ROTATION_LOCK_TIMEOUT: &str = "SET lock_timeout = '10s'";
 /// After this long without a notification, the listener checks that its connection is alive.
 const LISTENER_CHECK_EVERY: Duration = Duration::from_secs(30);
