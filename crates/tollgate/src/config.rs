@@ -8,6 +8,9 @@
 //! | `issuer`                | `TOLLGATE_ISSUER`                | `http://` + the listen address           |
 //! | `data_dir`              | `TOLLGATE_DATA_DIR`              | `./tollgate-data`                        |
 //! | `database_url`          | `TOLLGATE_DATABASE_URL`          | `sqlite://<data_dir>/tollgate.db`        |
+//! | `database_pool_size`    | `TOLLGATE_DATABASE_POOL_SIZE`    | `4` (SQLite), `10` (PostgreSQL)          |
+//! | `cache_refresh_interval`| `TOLLGATE_CACHE_REFRESH_INTERVAL`| `60` (seconds; PostgreSQL only)          |
+//! | `database_outage_grace` | `TOLLGATE_DATABASE_OUTAGE_GRACE` | `300` (seconds; PostgreSQL only)         |
 //! | `access_token_lifetime` | `TOLLGATE_ACCESS_TOKEN_LIFETIME` | `3600` (seconds, 60 to 86400)            |
 //! | `signing_algorithm`     | `TOLLGATE_SIGNING_ALGORITHM`     | `ES256` (or `EdDSA`, `RS256`)            |
 //! | `audiences`             | `TOLLGATE_AUDIENCES` (commas)    | `[issuer]`; the first is the default     |
@@ -17,7 +20,7 @@
 //! | `key_rotation_period`   | `TOLLGATE_KEY_ROTATION_PERIOD`   | `2592000` (30 days) a key signs          |
 //! | `key_announce_period`   | `TOLLGATE_KEY_ANNOUNCE_PERIOD`   | `86400` (1 day) a key is published first |
 //! | `max_secrets_per_client`| `TOLLGATE_MAX_SECRETS_PER_CLIENT`| `5`                                      |
-//! | `key_encryption_key_file` | `TOLLGATE_KEY_ENCRYPTION_KEY_FILE` | `<data_dir>/key-encryption.key`, generated on first start |
+//! | `key_encryption_key_file` | `TOLLGATE_KEY_ENCRYPTION_KEY_FILE` | `<data_dir>/key-encryption.key`, generated on first start (SQLite); required on PostgreSQL |
 //!
 //! `TOLLGATE_KEY_ENCRYPTION_KEY` (the key itself, base64) and, while rotating it,
 //! `TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY` / `TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY_FILE` are read
@@ -25,6 +28,12 @@
 //!
 //! `TOLLGATE_BOOTSTRAP_CLIENT_ID` and `TOLLGATE_BOOTSTRAP_CLIENT_SECRET` are read from the
 //! environment only, so the bootstrap secret never sits in a config file.
+//!
+//! With PostgreSQL, several nodes share one database. Each keeps every client in memory and
+//! follows the other nodes' changes as PostgreSQL notifies them, reloading everything every
+//! `cache_refresh_interval` seconds as a safety net. When a node loses the database it cannot
+//! be sure its cache is current; it keeps authenticating clients from the cache for
+//! `database_outage_grace` seconds (0: not at all), then answers 503 until the database is back.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,8 +59,14 @@ const OTHER_ENV_VARS: &[&str] = &[
     "TOLLGATE_CLIENT_SECRET",
     "TOLLGATE_ENDPOINT",
     "TOLLGATE_CONFIG",
+    // Read by the test suite (which database it runs against), never by the server.
+    "TOLLGATE_TEST_DATABASE",
+    "TOLLGATE_TEST_POSTGRES_URL",
 ];
 
+pub const MAX_POOL_SIZE: u32 = 1000;
+pub const MAX_CACHE_REFRESH_INTERVAL: u64 = 86_400;
+pub const MAX_OUTAGE_GRACE: u64 = 86_400;
 pub const DEFAULT_ROTATION_PERIOD: u64 = 30 * 86_400;
 pub const DEFAULT_ANNOUNCE_PERIOD: u64 = 86_400;
 /// A key must be announced for longer than verifiers cache the JWKS (five minutes), twice over.
@@ -79,6 +94,12 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub bootstrap: Option<BootstrapCredentials>,
+    /// Most database connections; `None` means the store's default.
+    pub database_pool_size: Option<u32>,
+    /// Seconds between full reloads of the caches from the database (PostgreSQL).
+    pub cache_refresh_interval: u64,
+    /// Seconds a node keeps authenticating clients from its cache after it lost the database.
+    pub database_outage_grace: u64,
     /// Algorithms besides `signing_algorithm` that clients may have their tokens signed with.
     pub extra_signing_algorithms: Vec<Algorithm>,
     pub key_rotation_period: u64,
@@ -190,9 +211,30 @@ fn is_loopback(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(String),
+    Postgres(String),
+}
+
+// By hand: a PostgreSQL URL may carry a password.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(url) => f.debug_tuple("Sqlite").field(url).finish(),
+            DatabaseUrl::Postgres(url) => {
+                let shown = match Url::parse(url) {
+                    Ok(mut u) if u.password().is_some() => {
+                        let _ = u.set_password(Some("***"));
+                        u.to_string()
+                    }
+                    Ok(u) => u.to_string(),
+                    Err(_) => "<unparsable>".to_owned(),
+                };
+                f.debug_tuple("Postgres").field(&shown).finish()
+            }
+        }
+    }
 }
 
 impl DatabaseUrl {
@@ -207,13 +249,15 @@ impl DatabaseUrl {
             }
             Ok(DatabaseUrl::Sqlite(input.to_owned()))
         } else if input.starts_with("postgres:") || input.starts_with("postgresql:") {
-            Err(
-                "PostgreSQL is not supported by this version of Tollgate yet; \
-                 use sqlite://<path>"
-                    .into(),
-            )
+            Url::parse(input).map_err(|e| {
+                format!(
+                    "not a valid PostgreSQL URL ({e}); use \
+                     postgres://user:password@host:5432/database"
+                )
+            })?;
+            Ok(DatabaseUrl::Postgres(input.to_owned()))
         } else {
-            Err("must start with sqlite://".into())
+            Err("must start with sqlite:// or postgres://".into())
         }
     }
 }
@@ -261,6 +305,9 @@ struct FileConfig {
     audiences: Option<Vec<String>>,
     log_level: Option<String>,
     log_format: Option<String>,
+    database_pool_size: Option<u32>,
+    cache_refresh_interval: Option<u64>,
+    database_outage_grace: Option<u64>,
     extra_signing_algorithms: Option<Vec<String>>,
     key_rotation_period: Option<u64>,
     key_announce_period: Option<u64>,
@@ -273,6 +320,42 @@ fn invalid(key: &'static str, env: &'static str, message: impl Into<String>) -> 
         key,
         env,
         message: message.into(),
+    }
+}
+
+/// A whole number from an environment variable.
+fn env_number<T: FromStr>(
+    value: &str,
+    key: &'static str,
+    env: &'static str,
+    what: &str,
+) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(key, env, format!("`{value}` is not a whole number{what}")))
+}
+
+/// Checks that a setting lies in `range`.
+fn in_range<T: PartialOrd + fmt::Display>(
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    key: &'static str,
+    env: &'static str,
+    unit: &str,
+) -> Result<T, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            key,
+            env,
+            format!(
+                "{value} is outside {}..={}{unit}",
+                range.start(),
+                range.end()
+            ),
+        ))
     }
 }
 
@@ -341,6 +424,30 @@ impl Config {
                 }
                 "TOLLGATE_LOG_LEVEL" => file.log_level = Some(value),
                 "TOLLGATE_LOG_FORMAT" => file.log_format = Some(value),
+                "TOLLGATE_DATABASE_POOL_SIZE" => {
+                    file.database_pool_size = Some(env_number(
+                        &value,
+                        "database_pool_size",
+                        "TOLLGATE_DATABASE_POOL_SIZE",
+                        "",
+                    )?)
+                }
+                "TOLLGATE_CACHE_REFRESH_INTERVAL" => {
+                    file.cache_refresh_interval = Some(env_number(
+                        &value,
+                        "cache_refresh_interval",
+                        "TOLLGATE_CACHE_REFRESH_INTERVAL",
+                        " of seconds",
+                    )?)
+                }
+                "TOLLGATE_DATABASE_OUTAGE_GRACE" => {
+                    file.database_outage_grace = Some(env_number(
+                        &value,
+                        "database_outage_grace",
+                        "TOLLGATE_DATABASE_OUTAGE_GRACE",
+                        " of seconds",
+                    )?)
+                }
                 "TOLLGATE_EXTRA_SIGNING_ALGORITHMS" => {
                     file.extra_signing_algorithms = Some(
                         value
@@ -508,6 +615,32 @@ impl Config {
                 ));
             }
         };
+        let database_pool_size = file
+            .database_pool_size
+            .map(|n| {
+                in_range(
+                    n,
+                    1..=MAX_POOL_SIZE,
+                    "database_pool_size",
+                    "TOLLGATE_DATABASE_POOL_SIZE",
+                    " connections",
+                )
+            })
+            .transpose()?;
+        let cache_refresh_interval = in_range(
+            file.cache_refresh_interval.unwrap_or(60),
+            1..=MAX_CACHE_REFRESH_INTERVAL,
+            "cache_refresh_interval",
+            "TOLLGATE_CACHE_REFRESH_INTERVAL",
+            " seconds",
+        )?;
+        let database_outage_grace = in_range(
+            file.database_outage_grace.unwrap_or(300),
+            0..=MAX_OUTAGE_GRACE,
+            "database_outage_grace",
+            "TOLLGATE_DATABASE_OUTAGE_GRACE",
+            " seconds",
+        )?;
         let mut extra_signing_algorithms = Vec::new();
         for a in file.extra_signing_algorithms.unwrap_or_default() {
             let alg = Algorithm::from_str(&a).map_err(|_| {
@@ -613,6 +746,9 @@ impl Config {
             log_level,
             log_format,
             bootstrap,
+            database_pool_size,
+            cache_refresh_interval,
+            database_outage_grace,
         })
     }
 }
@@ -692,6 +828,19 @@ mod tests {
             ("TOLLGATE_SIGNING_ALGORITHM", "HS256", "signing_algorithm"),
             ("TOLLGATE_LOG_FORMAT", "xml", "log_format"),
             ("TOLLGATE_DATABASE_URL", "mysql://x", "database_url"),
+            ("TOLLGATE_DATABASE_URL", "postgres://[bad", "PostgreSQL URL"),
+            ("TOLLGATE_DATABASE_POOL_SIZE", "0", "database_pool_size"),
+            ("TOLLGATE_DATABASE_POOL_SIZE", "many", "whole number"),
+            (
+                "TOLLGATE_CACHE_REFRESH_INTERVAL",
+                "0",
+                "cache_refresh_interval",
+            ),
+            (
+                "TOLLGATE_DATABASE_OUTAGE_GRACE",
+                "1m",
+                "database_outage_grace",
+            ),
             ("TOLLGATE_DATABASE_URL", "sqlite::memory:", "in-memory"),
             ("TOLLGATE_AUDIENCES", "not a uri", "audiences"),
             ("TOLLGATE_BOOTSTRAP_CLIENT_ID", "admin", "neither"),
@@ -720,6 +869,38 @@ mod tests {
                 .to_string();
             assert!(err.contains(needle), "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn postgres_settings() {
+        let c = Config::from_sources(
+            None,
+            env(&[
+                (
+                    "TOLLGATE_DATABASE_URL",
+                    "postgres://tollgate:hunter2@db.internal:5432/tollgate",
+                ),
+                ("TOLLGATE_DATABASE_POOL_SIZE", "20"),
+                ("TOLLGATE_CACHE_REFRESH_INTERVAL", "30"),
+                ("TOLLGATE_DATABASE_OUTAGE_GRACE", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Postgres("postgres://tollgate:hunter2@db.internal:5432/tollgate".into())
+        );
+        assert_eq!(c.database_pool_size, Some(20));
+        assert_eq!(c.cache_refresh_interval, 30);
+        assert_eq!(c.database_outage_grace, 0);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
+
+        let d = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(d.database_pool_size, None);
+        assert_eq!(d.cache_refresh_interval, 60);
+        assert_eq!(d.database_outage_grace, 300);
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! (still published, so tokens it signed keep verifying), and removed once every token it
 //! could have signed has expired. States are derived from timestamps and the injected clock,
 //! so a whole rotation cycle is tested without sleeping.
+//!
+//! With several nodes on one database, keys are generated and removed by one node at a time,
+//! under the store's rotation lock ([`Store::rotation_lock`]), by a node that has just re-read
+//! them; a node that does not get the lock only [`reload`](Keyring::reload)s what the store
+//! holds, as every node does when the store announces that the keys changed. Every node then
+//! publishes the same keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -125,6 +131,8 @@ pub enum KeyringError {
     Sealed { kid: String, reason: SealError },
     #[error("{0} is not an active signing algorithm on this server")]
     InactiveAlgorithm(Algorithm),
+    #[error("another node is rotating the signing keys; try again")]
+    Busy,
     #[error("a {alg} key ({kid}) is already announced; it takes over at {at}")]
     AlreadyAnnounced {
         alg: Algorithm,
@@ -186,13 +194,17 @@ pub fn signing_key_aad(kid: &str) -> String {
 pub struct Keyring {
     store: Arc<dyn Store>,
     kek: Kek,
+    /// The key-encryption key being replaced: while the nodes of a cluster move to a new one,
+    /// a node still on the old one may store a key sealed with it.
+    previous: Option<Kek>,
     rng: Arc<dyn Rng>,
     /// Active algorithms, the default first.
     algorithms: Vec<Algorithm>,
     policy: RotationPolicy,
     parsed: Mutex<HashMap<String, Arc<SigningKey>>>,
     ring: RwLock<Arc<KeyRing>>,
-    /// Serialises rotations within this process.
+    /// Serialises rotations and reloads within this process (the store's rotation lock
+    /// serialises rotations between nodes).
     rotating: tokio::sync::Mutex<()>,
 }
 
@@ -202,7 +214,7 @@ impl Keyring {
     pub async fn start(
         store: Arc<dyn Store>,
         kek: Kek,
-        previous: Option<&Kek>,
+        previous: Option<Kek>,
         rng: Arc<dyn Rng>,
         algorithms: Vec<Algorithm>,
         policy: RotationPolicy,
@@ -211,13 +223,17 @@ impl Keyring {
         let mut parsed = HashMap::new();
         for stored in store.signing_keys().await? {
             let aad = signing_key_aad(&stored.kid);
-            let (der, resealed) =
-                open_or_upgrade(&stored.private_key, &aad, &kek, previous, rng.as_ref()).map_err(
-                    |reason| KeyringError::Sealed {
-                        kid: stored.kid.clone(),
-                        reason,
-                    },
-                )?;
+            let (der, resealed) = open_or_upgrade(
+                &stored.private_key,
+                &aad,
+                &kek,
+                previous.as_ref(),
+                rng.as_ref(),
+            )
+            .map_err(|reason| KeyringError::Sealed {
+                kid: stored.kid.clone(),
+                reason,
+            })?;
             if let Some(blob) = resealed {
                 store.set_signing_key_material(&stored.kid, &blob).await?;
                 tracing::info!(
@@ -236,6 +252,7 @@ impl Keyring {
         let keyring = Keyring {
             store,
             kek,
+            previous,
             rng,
             algorithms,
             policy,
@@ -243,7 +260,12 @@ impl Keyring {
             ring: RwLock::new(Arc::new(KeyRing::new(placeholder, vec![], vec![]))),
             rotating: tokio::sync::Mutex::new(()),
         };
-        keyring.tick(now).await?;
+        // A node that starts must have a current key for every algorithm before it serves:
+        // wait for whichever node is rotating.
+        keyring
+            .locked(true, |k| k.tick_locked(now))
+            .await?
+            .ok_or(KeyringError::Busy)?;
         Ok(keyring)
     }
 
@@ -261,7 +283,46 @@ impl Keyring {
 
     /// Brings the keys up to date with `now`: a first key for an algorithm that has none,
     /// a successor announced when one is due, expired keys removed; then rebuilds the ring.
+    /// Only the node holding the store's rotation lock does so, and it re-reads the keys
+    /// first, so of several nodes ticking at once the first does what is due and the others
+    /// find it done. A node that cannot get the lock in time (another holds it too long)
+    /// skips the round: it reloads the keys as they are and reports no event.
     pub async fn tick(&self, now: UnixTime) -> Result<Vec<KeyEvent>, KeyringError> {
+        match self.locked(true, |k| k.tick_locked(now)).await? {
+            Some(events) => Ok(events),
+            None => {
+                self.reload(now).await?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Re-reads the stored keys and rebuilds the ring, generating and removing nothing: for
+    /// a node that learns another node changed the keys, or that a key's state moved on.
+    pub async fn reload(&self, now: UnixTime) -> Result<(), KeyringError> {
+        let _guard = self.rotating.lock().await;
+        let stored = self.store.signing_keys().await?;
+        self.parsed_keys()
+            .retain(|kid, _| stored.iter().any(|k| k.kid == *kid));
+        self.rebuild(&stored, now).await
+    }
+
+    /// Runs `f` holding the store's rotation lock, waiting for it with `wait`; `None` when
+    /// another node holds it and `wait` is false.
+    async fn locked<'a, T, F, Fut>(&'a self, wait: bool, f: F) -> Result<Option<T>, KeyringError>
+    where
+        F: FnOnce(&'a Keyring) -> Fut,
+        Fut: std::future::Future<Output = Result<T, KeyringError>>,
+    {
+        let Some(lock) = self.store.rotation_lock(wait).await? else {
+            return Ok(None);
+        };
+        let result = f(self).await;
+        lock.release().await;
+        result.map(Some)
+    }
+
+    async fn tick_locked(&self, now: UnixTime) -> Result<Vec<KeyEvent>, KeyringError> {
         let _guard = self.rotating.lock().await;
         let mut events = Vec::new();
         let mut stored = self.store.signing_keys().await?;
@@ -317,6 +378,17 @@ impl Keyring {
         if !self.algorithms.contains(&alg) {
             return Err(KeyringError::InactiveAlgorithm(alg));
         }
+        self.locked(true, |k| k.rotate_locked(alg, immediate, now))
+            .await?
+            .ok_or(KeyringError::Busy)
+    }
+
+    async fn rotate_locked(
+        &self,
+        alg: Algorithm,
+        immediate: bool,
+        now: UnixTime,
+    ) -> Result<KeyStatus, KeyringError> {
         let _guard = self.rotating.lock().await;
         let mut stored = self.store.signing_keys().await?;
         let announced = statuses(&stored, now)
@@ -376,18 +448,21 @@ impl Keyring {
 
     async fn rebuild(&self, stored: &[StoredKey], now: UnixTime) -> Result<(), KeyringError> {
         let st = statuses(stored, now);
-        // Keys another node generated are parsed the first time they are seen.
+        // Keys another node generated are parsed the first time they are seen. One that
+        // cannot be opened (sealed with a key-encryption key this node lacks) is left out
+        // and reported; the keys this node holds keep working.
+        let mut unreadable = None;
         for k in stored {
             if !self.parsed_keys().contains_key(&k.kid) {
-                let der = self
-                    .kek
-                    .open(&k.private_key, &signing_key_aad(&k.kid))
-                    .map_err(|reason| KeyringError::Sealed {
-                        kid: k.kid.clone(),
-                        reason,
-                    })?;
-                let key = Arc::new(SigningKey::from_pkcs8(k.algorithm, &der)?);
-                self.parsed_keys().insert(k.kid.clone(), key);
+                match self.open_stored(k) {
+                    Ok(key) => {
+                        self.parsed_keys().insert(k.kid.clone(), Arc::new(key));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot load a signing key another node stored");
+                        unreadable = Some(e);
+                    }
+                }
             }
         }
         let parsed = self.parsed_keys().clone();
@@ -409,7 +484,23 @@ impl Keyring {
             .collect();
         *self.ring.write().unwrap_or_else(|p| p.into_inner()) =
             Arc::new(KeyRing::new(default, others, published));
-        Ok(())
+        match unreadable {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn open_stored(&self, k: &StoredKey) -> Result<SigningKey, KeyringError> {
+        let aad = signing_key_aad(&k.kid);
+        let der = match &self.previous {
+            Some(p) if p.sealed_this(&k.private_key) => p.open(&k.private_key, &aad),
+            _ => self.kek.open(&k.private_key, &aad),
+        }
+        .map_err(|reason| KeyringError::Sealed {
+            kid: k.kid.clone(),
+            reason,
+        })?;
+        Ok(SigningKey::from_pkcs8(k.algorithm, &der)?)
     }
 
     fn parsed_keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SigningKey>>> {

@@ -15,7 +15,7 @@ use crate::http::{self, AppState};
 use crate::keyring::RotationPolicy;
 use crate::sealing::Kek;
 use crate::service::{Bootstrapped, Settings, StartError, Tollgate};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -50,7 +50,8 @@ pub const KEK_FILE: &str = "key-encryption.key";
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    store: SqliteStore,
+    store: Arc<dyn Store>,
+    cache_refresh_interval: Duration,
     /// The administrator client created by this start, if any (to be shown once).
     pub bootstrapped: Option<Bootstrapped>,
 }
@@ -92,38 +93,41 @@ impl Application {
             audiences,
             default_lifetime: config.access_token_lifetime,
         };
-        let DatabaseUrl::Sqlite(url) = &config.database_url;
-        let store = SqliteStore::open(url).await.map_err(StartError::from)?;
-        let kek = resolve_kek(config, &store, rng.as_ref()).await?;
-        tracing::info!(kek = kek.id(), "key-encryption key loaded");
+        let store = open_store(config).await.map_err(StartError::from)?;
         let mut algorithms = vec![config.signing_algorithm];
         algorithms.extend(&config.extra_signing_algorithms);
-        let settings = Settings {
-            policy,
-            algorithms,
-            rotation: RotationPolicy {
-                period: config.key_rotation_period,
-                announce: config.key_announce_period,
-            },
-            max_secrets_per_client: config.max_secrets_per_client,
-            kek,
-            previous_kek: config.previous_kek.as_ref().map(|m| Kek::new(&m.0)),
-        };
-        let tollgate = Tollgate::start(
-            Arc::new(store.clone()) as Arc<dyn Store>,
-            settings,
-            clock,
-            rng,
-        )
-        .await?;
-        let now = tollgate.now();
-        let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
+        // Nodes that start together take turns to create the keys and the bootstrap client.
+        let lock = store.startup_lock().await.map_err(StartError::from)?;
+        let started = async {
+            let kek = resolve_kek(config, store.as_ref(), rng.as_ref()).await?;
+            tracing::info!(kek = kek.id(), "key-encryption key loaded");
+            let settings = Settings {
+                policy,
+                algorithms,
+                rotation: RotationPolicy {
+                    period: config.key_rotation_period,
+                    announce: config.key_announce_period,
+                },
+                max_secrets_per_client: config.max_secrets_per_client,
+                kek,
+                previous_kek: config.previous_kek.as_ref().map(|m| Kek::new(&m.0)),
+            };
+            let tollgate = Tollgate::start(store.clone(), settings, clock, rng).await?;
+            let now = tollgate.now();
+            let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
+            Ok::<_, BuildError>((tollgate, bootstrapped))
+        }
+        .await;
+        lock.release().await;
+        let (tollgate, bootstrapped) = started?;
+        tollgate.freshness().set_grace(config.database_outage_grace);
         Ok(Application {
             listener,
             state: AppState {
                 tollgate: Arc::new(tollgate),
             },
             store,
+            cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
             bootstrapped,
         })
     }
@@ -149,6 +153,19 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
+        let follower = match self.store.subscribe().await {
+            Ok(Some(feed)) => Some(crate::sync::spawn(
+                self.state.tollgate.clone(),
+                feed,
+                self.cache_refresh_interval,
+            )),
+            Ok(None) => None,
+            Err(e) => {
+                return Err(std::io::Error::other(format!(
+                    "cannot listen for other nodes' changes: {e}"
+                )));
+            }
+        };
         let upkeep = tokio::spawn(upkeep(self.state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -171,6 +188,9 @@ impl Application {
             }
         };
         upkeep.abort();
+        if let Some(f) = follower {
+            f.abort();
+        }
         // What the last minute's token requests saw is not lost on a clean stop.
         if let Err(e) = self.state.tollgate.flush_secret_use().await {
             tracing::warn!(error = %e, "could not write secret last-use times at shutdown");
@@ -180,6 +200,37 @@ impl Application {
     }
 }
 
+/// Opens the configured database, applying pending migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match &config.database_url {
+        DatabaseUrl::Sqlite(url) => Arc::new(
+            SqliteStore::open_with(
+                url,
+                config
+                    .database_pool_size
+                    .unwrap_or(crate::store::sqlite::DEFAULT_POOL_SIZE),
+            )
+            .await?,
+        ),
+        DatabaseUrl::Postgres(url) => Arc::new(
+            PostgresStore::open(
+                url,
+                config
+                    .database_pool_size
+                    .unwrap_or(crate::store::postgres::DEFAULT_POOL_SIZE),
+            )
+            .await?,
+        ),
+    })
+}
+
+/// `tollgate migrate`: applies pending migrations and closes the database.
+pub async fn migrate(config: &Config) -> Result<(), BuildError> {
+    create_private_dir(&config.data_dir)?;
+    let store = open_store(config).await.map_err(StartError::from)?;
+    store.close().await;
+    Ok(())
+}
 /// How often the periodic work runs: last-use write-behind (so at most this much is lost on
 /// a crash), expiry audit, revocation pruning, key rotation.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(60);
@@ -197,13 +248,24 @@ async fn upkeep(state: AppState) {
 /// Where the key-encryption key comes from: the configuration, or the default file in the data
 /// directory, generated on the first start of a new installation. An installation that has
 /// keys but no key-encryption key refuses to start.
-async fn resolve_kek(
-    config: &Config,
-    store: &SqliteStore,
-    rng: &dyn Rng,
-) -> Result<Kek, BuildError> {
+///
+/// Nodes sharing a PostgreSQL database must all hold the same key-encryption key, and a file
+/// each node generated in its own data directory would differ from node to node: on
+/// PostgreSQL the key must be configured explicitly.
+async fn resolve_kek(config: &Config, store: &dyn Store, rng: &dyn Rng) -> Result<Kek, BuildError> {
     if let Some(m) = &config.kek {
         return Ok(Kek::new(&m.0));
+    }
+    if matches!(config.database_url, DatabaseUrl::Postgres(_)) {
+        return Err(BuildError::Kek(
+            "a PostgreSQL database is shared by every node, and every node must encrypt and \
+             decrypt its keys with the same key-encryption key: set \
+             TOLLGATE_KEY_ENCRYPTION_KEY_FILE (or TOLLGATE_KEY_ENCRYPTION_KEY) to the same \
+             32-byte base64 key on every node (e.g. from `openssl rand -base64 32`), kept apart \
+             from the database. Tollgate does not generate one in the data directory on \
+             PostgreSQL, since each node would make a different one"
+                .to_owned(),
+        ));
     }
     let path = config.data_dir.join(KEK_FILE);
     if path.exists() {

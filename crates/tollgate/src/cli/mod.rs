@@ -36,6 +36,12 @@ enum Command {
     /// Manage API clients through the admin API.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Apply pending database migrations, then exit (`serve` also applies them at start).
+    Migrate {
+        /// TOML configuration file; TOLLGATE_* environment variables override it.
+        #[arg(long, env = "TOLLGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Signing keys: list them, or rotate one.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -253,6 +259,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve { config } => serve(config).await,
             Command::Clients(cmd) => clients(cmd).await,
+            Command::Migrate { config } => migrate(config).await,
             Command::Keys(KeysCommand::List { conn, json }) => {
                 let api = api::Api::new(&conn.endpoint)?;
                 let keys = api.send(reqwest::Method::GET, "/keys", None).await?;
@@ -363,6 +370,16 @@ async fn run_server(
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config_path: Option<PathBuf>) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    crate::telemetry::init(&config.log_level, config.log_format);
+    crate::startup::migrate(&config)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    println!("the database schema is up to date");
     Ok(())
 }
 

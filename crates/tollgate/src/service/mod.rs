@@ -4,8 +4,10 @@
 //! - `tokens`: client authentication, issuing, validating, introspecting and revoking tokens
 //! - `clients`: the administrator's operations on clients and secrets, and the bootstrap
 //! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
+//! - `sync`: following the changes other nodes make to a shared database (PostgreSQL)
 
 mod clients;
+mod sync;
 mod tokens;
 mod upkeep;
 
@@ -23,6 +25,7 @@ use crate::domain::revocation::RevocationIndex;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::{ClientSecret, SecretHash, SecretHasher};
 use crate::domain::token::{GrantError, TokenPolicy};
+use crate::freshness::Freshness;
 use crate::keyring::{Keyring, KeyringError, RotationPolicy, open_or_upgrade};
 use crate::keys::{Algorithm, KeyError, KeyRing};
 use crate::sealing::Kek;
@@ -55,6 +58,9 @@ pub enum TokenError {
     Grant(#[from] GrantError),
     #[error(transparent)]
     Signing(#[from] KeyError),
+    /// The node lost the database longer ago than the outage grace: its cache may be stale.
+    #[error("the client cache may be out of date: the database is unreachable")]
+    Unavailable,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +82,17 @@ pub enum CallerError {
     NotOwner,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the client cache may be out of date: the database is unreachable")]
+    Unavailable,
+}
+
+impl CallerError {
+    fn from_authentication(e: TokenError) -> CallerError {
+        match e {
+            TokenError::Unavailable => CallerError::Unavailable,
+            _ => CallerError::InvalidClient,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +170,8 @@ pub struct Tollgate {
     /// Admin writes are rare; serialising them keeps the cache in the database's order.
     write_lock: Mutex<()>,
     revoked: RwLock<RevocationIndex>,
+    /// Whether the caches follow the database (several nodes); see [`Freshness`].
+    freshness: Freshness,
 }
 
 impl Tollgate {
@@ -189,7 +208,7 @@ impl Tollgate {
         let keyring = Keyring::start(
             store.clone(),
             kek,
-            previous_kek.as_ref(),
+            previous_kek,
             rng.clone(),
             algorithms,
             rotation,
@@ -215,6 +234,7 @@ impl Tollgate {
             dummy_hash,
             write_lock: Mutex::new(()),
             revoked: RwLock::new(revoked),
+            freshness: Freshness::default(),
         })
     }
 

@@ -23,6 +23,9 @@ impl Tollgate {
         creds: &Credentials,
         now: UnixTime,
     ) -> Result<Arc<CachedClient>, TokenError> {
+        if !self.freshness.usable(now) {
+            return Err(TokenError::Unavailable);
+        }
         let secret = creds.secret.expose();
         let presented = if secret.len() <= MAX_SECRET_LEN {
             self.hasher.hash(&creds.secret)
@@ -157,7 +160,7 @@ impl Tollgate {
     ) -> Result<Arc<CachedClient>, CallerError> {
         let client = self
             .authenticate(caller, now)
-            .map_err(|_| CallerError::InvalidClient)?;
+            .map_err(CallerError::from_authentication)?;
         if client.scopes.contains(INTROSPECT_SCOPE) || client.scopes.contains(ADMIN_SCOPE) {
             Ok(client)
         } else {
@@ -187,7 +190,7 @@ impl Tollgate {
     ) -> Result<(), CallerError> {
         let client = self
             .authenticate(caller, now)
-            .map_err(|_| CallerError::InvalidClient)?;
+            .map_err(CallerError::from_authentication)?;
         let Ok(claims) = self.validate_token(token, now) else {
             return Ok(());
         };

@@ -1,13 +1,17 @@
 //! Storage behind one trait, with one implementation per database. Domain code sees only
 //! [`Store`].
 
-mod sqlite;
+mod cluster;
+pub mod postgres;
+pub mod sqlite;
 
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
+pub use cluster::{Change, ChangeFeed, ClusterLock, NoLock};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::clock::UnixTime;
@@ -29,6 +33,40 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The first connection at start failed; `target` is host:port/database, no password.
+    #[error("cannot connect to the database at {target}: {source}")]
+    Connect { target: String, source: sqlx::Error },
+}
+
+impl StoreError {
+    /// The database cannot be reached or is not accepting work right now (down, restarting,
+    /// unreachable, out of connections): the request may succeed later, so it is a 503 and
+    /// not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => unavailable(e),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => unavailable(e),
+            StoreError::Connect { source, .. } => unavailable(source),
+            _ => false,
+        }
+    }
+}
+
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, cannot
+        // connect now), 53300 (too many connections).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
+    }
 }
 
 /// Position in the client list: clients are listed by creation time, then id.
@@ -149,4 +187,19 @@ pub trait Store: Send + Sync + Debug {
 
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// One revocation, by its cursor (for a node that hears of it from another).
+    async fn revocation(&self, cursor: i64) -> Result<Option<RevocationEntry>, StoreError>;
+    /// The changes other nodes make, as they happen; `None` when no other node can write to
+    /// this database (SQLite), so the caches this node keeps are always complete.
+    async fn subscribe(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError>;
+    /// Waits until no other node is initialising shared state (keys, bootstrap), then holds
+    /// that lock until released.
+    async fn startup_lock(&self) -> Result<Box<dyn ClusterLock>, StoreError>;
+    /// The lock under which signing keys are generated and removed, so exactly one node at a
+    /// time rotates them. With `wait`, waits for it (a bounded time, then fails); without,
+    /// returns `None` at once when another node holds it.
+    async fn rotation_lock(&self, wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError>;
+    /// Closes every connection.
+    async fn close(&self);
 }

@@ -9,7 +9,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use zeroize::Zeroizing;
 
-use super::{ListCursor, SecretOwner, Store, StoreError, StoredKey};
+use super::{
+    ChangeFeed, ClusterLock, ListCursor, NoLock, SecretOwner, Store, StoreError, StoredKey,
+};
 use crate::clock::UnixTime;
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
@@ -20,6 +22,9 @@ use crate::keys::Algorithm;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Connections when the configuration does not say.
+pub const DEFAULT_POOL_SIZE: u32 = 4;
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -28,6 +33,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        Self::open_with(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// [`SqliteStore::open`] with `pool_size` connections at most.
+    pub async fn open_with(url: &str, pool_size: u32) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -40,7 +50,7 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(pool_size.max(1))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
@@ -569,6 +579,34 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn revocation(&self, cursor: i64) -> Result<Option<RevocationEntry>, StoreError> {
+        let row = sqlx::query(
+            "SELECT cursor, client_id, jti, exp, issued_before FROM revocations WHERE cursor = ?",
+        )
+        .bind(cursor)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(revocation_from_row).transpose()
+    }
+
+    /// One node owns an SQLite file: every change goes through this process.
+    async fn subscribe(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+        Ok(None)
+    }
+
+    async fn startup_lock(&self) -> Result<Box<dyn ClusterLock>, StoreError> {
+        Ok(Box::new(NoLock))
+    }
+
+    /// One node: the keyring's own mutex already serialises rotations.
+    async fn rotation_lock(&self, _wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError> {
+        Ok(Some(Box::new(NoLock)))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
 

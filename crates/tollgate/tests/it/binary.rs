@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
+use crate::helpers::TestDir;
 
-fn free_port() -> u16 {
+pub const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
+
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -35,7 +37,7 @@ fn raw_request(port: u16, request_line: &str) -> String {
 }
 
 /// True once `GET /healthz` answers 200.
-fn healthy(port: u16) -> bool {
+pub fn healthy(port: u16) -> bool {
     let r = raw_request(port, "GET /healthz");
     r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200")
 }
@@ -48,13 +50,13 @@ struct Server {
 
 impl Server {
     /// Starts `tollgate serve` and waits for its "listening" log line.
-    fn start(data: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    fn start(data: &TestDir, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .env_clear()
+            .envs(data.env())
             .env("TOLLGATE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TOLLGATE_DATA_DIR", data)
             .env("TOLLGATE_LOG_FORMAT", "json")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -144,8 +146,8 @@ fn a_bad_setting_stops_startup_with_a_message_naming_it() {
 
 #[test]
 fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let dir = TestDir::new();
+    let server = Server::start(&dir, &[]);
     // The bootstrap banner is on stderr before the listener is up.
     let (ok, out, err) = server.terminate();
     assert!(ok, "clean exit on SIGTERM");
@@ -164,7 +166,7 @@ fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
 
     // Second start: nothing printed, the same credentials work, and no log line ever holds a
     // secret, a token or an Authorization header.
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(&dir, &[]);
     let base = server.base.clone();
     let (ok, token_json, e) = cli(&base, &id, &secret, &["token", "--json"]);
     assert!(ok, "{e}");
@@ -304,10 +306,10 @@ fn cli_with_stdin(
 
 #[test]
 fn the_cli_manages_keys_exports_leaks_and_shows_the_audit_trail() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestDir::new();
     let (id, secret) = ("cli-admin", "cli-admin-secret-0123456789abcdef0123456789");
     let server = Server::start(
-        dir.path(),
+        &dir,
         &[
             ("TOLLGATE_BOOTSTRAP_CLIENT_ID", id),
             ("TOLLGATE_BOOTSTRAP_CLIENT_SECRET", secret),

@@ -9,8 +9,83 @@ use tollgate::clock::{ManualClock, SystemRng, UnixTime};
 use tollgate::config::Config;
 use tollgate::startup::Application;
 
+use crate::pg::{self, PgDatabase};
+
 pub const ADMIN_ID: &str = "it-admin";
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
+
+/// Where a test server keeps its data: a temporary directory and, in the PostgreSQL pass, a
+/// fresh database. Restarting a server on the same `TestDir` finds the same data.
+///
+/// Nodes sharing a PostgreSQL database need an explicit key-encryption key, so in the
+/// PostgreSQL pass the directory also holds one in `kek_path()`, given to the server while
+/// that file exists (a test removes it to start without one).
+#[derive(Debug)]
+pub struct TestDir {
+    dir: TempDir,
+    database: Option<PgDatabase>,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = pg::postgres().then(PgDatabase::create);
+        if database.is_some() {
+            std::fs::write(dir.path().join(KEK_FILE), format!("{}\n", random_kek()))
+                .expect("write the key-encryption key");
+        }
+        TestDir { dir, database }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The test's PostgreSQL database, in the PostgreSQL pass.
+    pub fn database(&self) -> Option<&PgDatabase> {
+        self.database.as_ref()
+    }
+
+    /// The key-encryption key file a server on this directory uses: the one generated in
+    /// the data directory (SQLite), or the one given explicitly (PostgreSQL).
+    pub fn kek_path(&self) -> std::path::PathBuf {
+        if self.database.is_some() {
+            self.dir.path().join(KEK_FILE)
+        } else {
+            self.dir.path().join("data/key-encryption.key")
+        }
+    }
+
+    /// The settings that point a server at this data: the data directory, and the database
+    /// (and key-encryption key) in the PostgreSQL pass.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![(
+            "TOLLGATE_DATA_DIR".to_owned(),
+            self.dir.path().join("data").display().to_string(),
+        )];
+        if let Some(db) = &self.database {
+            env.push(("TOLLGATE_DATABASE_URL".to_owned(), db.url.clone()));
+            // Tests run side by side: keep each server's share of connections small.
+            env.push(("TOLLGATE_DATABASE_POOL_SIZE".to_owned(), "4".to_owned()));
+            let kek = self.kek_path();
+            if kek.exists() {
+                env.push((
+                    "TOLLGATE_KEY_ENCRYPTION_KEY_FILE".to_owned(),
+                    kek.display().to_string(),
+                ));
+            }
+        }
+        env
+    }
+}
+
+/// Where `TestDir` keeps the explicit key-encryption key in the PostgreSQL pass.
+const KEK_FILE: &str = "kek.b64";
+
+/// A fresh key-encryption key, base64 as `openssl rand -base64 32` prints it.
+pub fn random_kek() -> String {
+    STANDARD.encode(tollgate::clock::random_bytes::<32>(&SystemRng))
+}
 
 #[derive(Debug)]
 pub struct TestApp {
@@ -18,7 +93,7 @@ pub struct TestApp {
     pub issuer: String,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
-    pub dir: Arc<TempDir>,
+    pub dir: Arc<TestDir>,
     pub tollgate: Arc<tollgate::service::Tollgate>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -31,34 +106,40 @@ impl TestApp {
 
     /// Starts a server with extra `TOLLGATE_*` settings on top of the test defaults.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let dir = Arc::new(TestDir::new());
         Self::spawn_in(dir, extra).await
     }
 
-    /// Starts a server on an existing data directory (to test restarts).
-    pub async fn spawn_in(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> TestApp {
+    /// Starts a server on existing data (to test restarts).
+    pub async fn spawn_in(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> TestApp {
         try_spawn_in(dir, extra).await.expect("server starts")
     }
 }
 
 /// Starts a server, or returns why it would not start.
-pub async fn try_spawn_in(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
+pub async fn try_spawn_in(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
     TestApp::start(dir, extra).await
 }
 
 impl TestApp {
-    async fn start(dir: Arc<TempDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
-        let data = dir.path().join("data");
-        let mut env: Vec<(String, String)> = vec![
+    async fn start(dir: Arc<TestDir>, extra: &[(&str, &str)]) -> Result<TestApp, String> {
+        let mut env: Vec<(String, String)> = dir.env();
+        if extra
+            .iter()
+            .any(|(k, _)| *k == "TOLLGATE_KEY_ENCRYPTION_KEY")
+        {
+            // The test gives the key itself: not the file as well.
+            env.retain(|(k, _)| k != "TOLLGATE_KEY_ENCRYPTION_KEY_FILE");
+        }
+        env.extend([
             ("TOLLGATE_LISTEN".into(), "127.0.0.1:0".into()),
-            ("TOLLGATE_DATA_DIR".into(), data.display().to_string()),
             ("TOLLGATE_LOG_LEVEL".into(), "warn".into()),
             ("TOLLGATE_BOOTSTRAP_CLIENT_ID".into(), ADMIN_ID.into()),
             (
                 "TOLLGATE_BOOTSTRAP_CLIENT_SECRET".into(),
                 ADMIN_SECRET.into(),
             ),
-        ];
+        ]);
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_sources(None, env).map_err(|e| e.to_string())?;
         let clock = Arc::new(ManualClock::new(UnixTime(1_900_000_000)));

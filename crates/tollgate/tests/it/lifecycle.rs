@@ -579,6 +579,9 @@ async fn the_audit_trail_records_who_did_what() {
 }
 
 fn db_bytes(app: &TestApp) -> Vec<u8> {
+    if let Some(db) = app.dir.database() {
+        return pg_bytes(&db.url);
+    }
     // The WAL holds recent writes: read both files as an attacker with a copy would.
     let data = app.dir.path().join("data");
     let mut bytes = std::fs::read(data.join("tollgate.db")).unwrap();
@@ -586,6 +589,46 @@ fn db_bytes(app: &TestApp) -> Vec<u8> {
         bytes.extend(wal);
     }
     bytes
+}
+
+/// Every stored value of every Tollgate table, as an attacker with a dump would see it: byte
+/// columns raw, every row also as text.
+fn pg_bytes(url: &str) -> Vec<u8> {
+    let url = url.to_owned();
+    crate::pg::block_on(async move {
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut out = Vec::new();
+        for q in [
+            "SELECT private_key FROM signing_keys",
+            "SELECT material FROM instance_keys",
+            "SELECT secret_hash FROM client_secrets",
+        ] {
+            for row in sqlx::query(q).fetch_all(&mut conn).await.unwrap() {
+                out.extend(row.get::<Vec<u8>, _>(0));
+            }
+        }
+        for table in [
+            "clients",
+            "client_secrets",
+            "signing_keys",
+            "instance_keys",
+            "meta",
+            "revocations",
+            "audit_events",
+        ] {
+            let q = format!("SELECT t::text FROM {table} t");
+            for row in sqlx::query(sqlx::AssertSqlSafe(q))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+            {
+                out.extend(row.get::<String, _>(0).into_bytes());
+            }
+        }
+        let _ = conn.close().await;
+        out
+    })
 }
 
 #[tokio::test]
@@ -616,19 +659,27 @@ async fn the_database_holds_no_private_key_or_secret_in_clear() {
             "a {name} private key is in clear"
         );
     }
-    // The key-encryption key is beside the database, 0600, and not in it.
-    let kek_path = app.dir.path().join("data/key-encryption.key");
+    // The key-encryption key is apart from the database (with SQLite, generated beside it,
+    // 0600), and not in it.
+    let kek_path = app.dir.kek_path();
     let kek_text = std::fs::read_to_string(&kek_path).unwrap();
     let kek = base64::engine::general_purpose::STANDARD
         .decode(kek_text.trim())
         .unwrap();
     assert_eq!(kek.len(), 32);
     assert!(!bytes.windows(32).any(|w| w == kek.as_slice()));
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&kek_path).unwrap().permissions().mode() & 0o777,
-        0o600
+    assert!(
+        !bytes
+            .windows(kek_text.trim().len())
+            .any(|w| w == kek_text.trim().as_bytes())
     );
+    if app.dir.database().is_none() {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&kek_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 }
 
 #[tokio::test]
@@ -636,14 +687,19 @@ async fn a_missing_or_wrong_key_encryption_key_stops_startup() {
     let app = TestApp::spawn().await;
     let dir = app.dir.clone();
     app.stop().await;
-    let kek_path = dir.path().join("data/key-encryption.key");
+    let kek_path = dir.kek_path();
     let original = std::fs::read_to_string(&kek_path).unwrap();
 
     std::fs::remove_file(&kek_path).unwrap();
     let err = crate::helpers::try_spawn_in(dir.clone(), &[])
         .await
         .unwrap_err();
-    assert!(err.contains("no key-encryption key was found"), "{err}");
+    if dir.database().is_some() {
+        // PostgreSQL: never a generated key, whatever the database holds.
+        assert!(err.contains("same key-encryption key"), "{err}");
+    } else {
+        assert!(err.contains("no key-encryption key was found"), "{err}");
+    }
 
     let wrong = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
     let err = crate::helpers::try_spawn_in(dir.clone(), &[("TOLLGATE_KEY_ENCRYPTION_KEY", &wrong)])
@@ -677,4 +733,168 @@ async fn a_missing_or_wrong_key_encryption_key_stops_startup() {
         err.contains("another key-encryption key"),
         "the old key no longer opens them: {err}"
     );
+}
+
+/// Two nodes on one PostgreSQL database, in this process, each with its own test clock.
+async fn two_nodes(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let a = TestApp::spawn_with(settings).await;
+    let b = TestApp::spawn_in(a.dir.clone(), settings).await;
+    (a, b)
+}
+
+async fn signing_kid(app: &TestApp) -> String {
+    decode_jwt(&app.admin_token().await).0["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Polls `check` for up to a second (the cluster's propagation bound).
+async fn within_a_second<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_at_a_time_rotates_and_every_node_follows() {
+    if !crate::pg::required("one_node_at_a_time_rotates_and_every_node_follows") {
+        return;
+    }
+    let settings = [
+        ("TOLLGATE_KEY_ROTATION_PERIOD", "172800"),
+        ("TOLLGATE_KEY_ANNOUNCE_PERIOD", "86400"),
+        ("TOLLGATE_ISSUER", "http://localhost:9"),
+    ];
+    let (a, b) = two_nodes(&settings).await;
+    let key_a = signing_kid(&a).await;
+    assert_eq!(
+        signing_kid(&b).await,
+        key_a,
+        "the second node found the first's key"
+    );
+
+    // A day later a successor is due. Both nodes run their upkeep at the same moment: one
+    // generates it, the other does not.
+    for app in [&a, &b] {
+        app.clock.advance(86_400);
+    }
+    let now = a.tollgate.now();
+    let (ra, rb) = tokio::join!(
+        a.tollgate.rotate_keys_if_due(now),
+        b.tollgate.rotate_keys_if_due(now)
+    );
+    ra.unwrap();
+    rb.unwrap();
+    let (_, _, keys) = json_of(a.admin(Method::GET, "/keys", None).await).await;
+    let keys = keys["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2, "exactly one successor: {keys:?}");
+    let key_b = keys
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .find(|k| *k != key_a)
+        .unwrap();
+    let generated = audit_actions(&a, None)
+        .await
+        .iter()
+        .filter(|a| *a == "key.generated")
+        .count();
+    assert_eq!(generated, 1, "recorded once, by the node that generated it");
+    let (ra, rb, kb_ref) = (&a, &b, &key_b);
+    assert!(
+        within_a_second(|| async move {
+            let (mut ka, mut kb) = (jwks_kids(ra).await, jwks_kids(rb).await);
+            ka.sort();
+            kb.sort();
+            ka == kb && ka.contains(kb_ref)
+        })
+        .await,
+        "both nodes publish the successor"
+    );
+
+    // When it takes over, every node signs with it after its upkeep, generating nothing.
+    for app in [&a, &b] {
+        app.clock.advance(86_400);
+        app.tollgate.upkeep(app.tollgate.now()).await;
+    }
+    assert_eq!(signing_kid(&a).await, key_b);
+    assert_eq!(signing_kid(&b).await, key_b);
+
+    // A rotation asked of one node reaches the other through the change feed alone.
+    let (s, _, rotated) = json_of(
+        b.admin(
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"immediate": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{rotated}");
+    let key_c = rotated["kid"].as_str().unwrap().to_owned();
+    let (ra, kc) = (&a, &key_c);
+    assert!(
+        within_a_second(|| async move { signing_kid(ra).await == *kc }).await,
+        "the other node signs with the new key within a second"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaked_secret_is_refused_by_every_node() {
+    if !crate::pg::required("a_leaked_secret_is_refused_by_every_node") {
+        return;
+    }
+    let (a, b) = two_nodes(&[]).await;
+    let (id, secret) = a.create_client("c", &["a"]).await;
+    let (rb, rid, rsecret) = (&b, id.as_str(), secret.as_str());
+    assert!(
+        within_a_second(|| async move {
+            rb.token_form(
+                &[("grant_type", "client_credentials")],
+                Some((rid, rsecret)),
+            )
+            .await
+            .status()
+                == StatusCode::OK
+        })
+        .await
+    );
+    let (s, _, body) = json_of(
+        a.admin(
+            Method::POST,
+            "/secrets/leaked",
+            Some(json!({"secret": secret})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(
+        within_a_second(|| async move {
+            rb.token_form(
+                &[("grant_type", "client_credentials")],
+                Some((rid, rsecret)),
+            )
+            .await
+            .status()
+                == StatusCode::UNAUTHORIZED
+        })
+        .await,
+        "the other node refuses the disabled secret within a second"
+    );
+    a.stop().await;
+    b.stop().await;
 }

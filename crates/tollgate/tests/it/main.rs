@@ -1,13 +1,18 @@
-//! Integration tests: the real server on port 0 against a fresh SQLite file per test,
-//! spoken to over HTTP. One test binary for the crate, to keep link time down.
+//! Integration tests: the real server on port 0 against a fresh database per test (SQLite,
+//! or PostgreSQL with `TOLLGATE_TEST_DATABASE=postgres`; see `pg.rs`), spoken to over HTTP.
+//! One test binary for the crate, to keep link time down.
 
 // Tests wait on real servers with deadlines, and unwrap freely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod admin;
 mod binary;
+mod cluster;
 mod helpers;
 mod introspection;
 mod lifecycle;
 mod metadata;
+mod migrate;
+mod outage;
+mod pg;
 mod token;

@@ -85,7 +85,7 @@ pub async fn list(
         .tollgate
         .audit_events(p.cursor.unwrap_or(0), limit + 1, p.client_id.as_deref())
         .await
-        .map_err(Problem::internal)?;
+        .map_err(crate::service::ClientError::Store)?;
     let more = events.len() > limit as usize;
     events.truncate(limit as usize);
     let next_cursor = more.then(|| events.last().map(|e| e.id)).flatten();

@@ -78,6 +78,17 @@ impl Problem {
         p
     }
 
+    /// The database is away: a 503 that says to retry, the cause kept for the log only.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Problem {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the server cannot reach its database right now; try again shortly",
+        );
+        p.internal = Some(cause.to_string());
+        p
+    }
+
     pub fn with_challenge(mut self, challenge: String) -> Problem {
         self.www_authenticate = Some(challenge);
         self
@@ -136,6 +147,14 @@ impl From<ClientError> for Problem {
                 "key_already_announced",
                 format!("{e}; use `immediate` to replace the current key at once"),
             ),
+            ClientError::Keys(e @ KeyringError::Busy) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "rotation_in_progress",
+                format!("{e}"),
+            ),
+            ClientError::Keys(KeyringError::Store(e)) if e.is_unavailable() => {
+                Problem::unavailable(e)
+            }
             ClientError::Keys(e) => Problem::internal(e),
             ClientError::LastSecret => Problem::new(
                 StatusCode::CONFLICT,
@@ -143,6 +162,7 @@ impl From<ClientError> for Problem {
                 "removing the only secret would lock the client out; add a new secret first, \
                  or delete the client",
             ),
+            ClientError::Store(e) if e.is_unavailable() => Problem::unavailable(e),
             ClientError::Store(e) => Problem::internal(e),
         }
     }

@@ -22,6 +22,9 @@ pub enum OAuthErrorCode {
     InvalidScope,
     InvalidTarget,
     ServerError,
+    /// RFC 6749 §4.1.2.1 defines it for the authorization endpoint; it is used here, as
+    /// commonly done, for a 503 while the server cannot vouch for its data.
+    TemporarilyUnavailable,
 }
 
 impl OAuthErrorCode {
@@ -34,6 +37,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidScope => "invalid_scope",
             OAuthErrorCode::InvalidTarget => "invalid_target",
             OAuthErrorCode::ServerError => "server_error",
+            OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -55,6 +59,7 @@ impl OAuthError {
             // with it, which `into_response` adds.
             OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         let description: Cow<'static, str> = description.into();
@@ -98,6 +103,16 @@ impl OAuthError {
         self
     }
 
+    /// The database is away (or this node lost track of it for longer than its outage grace).
+    pub fn unavailable(cause: Option<String>) -> OAuthError {
+        let mut e = OAuthError::new(
+            OAuthErrorCode::TemporarilyUnavailable,
+            "the server cannot reach its database right now; try again shortly",
+        );
+        e.internal = cause;
+        e
+    }
+
     pub fn internal(cause: String) -> OAuthError {
         let mut e = OAuthError::new(
             OAuthErrorCode::ServerError,
@@ -106,6 +121,13 @@ impl OAuthError {
         e.internal = Some(cause);
         e
     }
+}
+
+/// The log's explanation of a 503 from the outage policy.
+fn e_unavailable() -> String {
+    "the client cache may be out of date: the database has been unreachable for longer than \
+     database_outage_grace"
+        .to_owned()
 }
 
 impl From<TokenError> for OAuthError {
@@ -119,6 +141,7 @@ impl From<TokenError> for OAuthError {
                 OAuthError::new(OAuthErrorCode::InvalidTarget, d)
             }
             TokenError::Signing(e) => OAuthError::internal(e.to_string()),
+            TokenError::Unavailable => OAuthError::unavailable(Some(e_unavailable())),
         }
     }
 }
@@ -139,7 +162,11 @@ impl From<CallerError> for OAuthError {
                 OAuthErrorCode::UnauthorizedClient,
                 "the token was issued to another client",
             ),
+            CallerError::Store(e) if e.is_unavailable() => {
+                OAuthError::unavailable(Some(e.to_string()))
+            }
             CallerError::Store(e) => OAuthError::internal(e.to_string()),
+            CallerError::Unavailable => OAuthError::unavailable(Some(e_unavailable())),
         }
     }
 }

@@ -1,0 +1,285 @@
+//! A node losing its PostgreSQL database and getting it back, without a restart.
+//!
+//! The outage is a TCP proxy between the node and the shared test PostgreSQL that the test
+//! cuts (every connection dropped, new ones closed at once) and restores. That needs no
+//! private PostgreSQL instance (no initdb, no root workaround) and disturbs no other test; to
+//! the node it looks like a database crash or a network partition. A second node connected
+//! directly keeps working meanwhile, as in a partition. PostgreSQL pass only.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+
+use crate::cluster::{
+    Node, PROPAGATION_BOUND, admin, admin_token, create_client, http, ms, time_until, token,
+};
+use crate::pg::{self, PgDatabase};
+
+/// The grace the node under test gets: short, so the test sees both sides of it.
+const GRACE_SECS: u64 = 3;
+
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+    accept: AbortHandle,
+}
+
+impl Proxy {
+    async fn start(upstream: (String, u16)) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let accept = tokio::spawn({
+            let (up, connections) = (up.clone(), connections.clone());
+            async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    if !up.load(Ordering::SeqCst) {
+                        drop(client);
+                        continue;
+                    }
+                    let upstream = upstream.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task.abort_handle());
+                }
+            }
+        })
+        .abort_handle();
+        Proxy {
+            port,
+            up,
+            connections,
+            accept,
+        }
+    }
+
+    /// The database "goes away": open connections drop, new ones are closed at once.
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, for up to `secs` seconds.
+async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The body leaks nothing of the server's internals.
+fn assert_no_internals(body: &str) {
+    for needle in [
+        "sqlx",
+        "postgres",
+        "127.0.0.1",
+        "communicating",
+        "os error",
+        "pool",
+        "timed out",
+        "connection",
+    ] {
+        assert!(
+            !body.to_lowercase().contains(needle),
+            "the body reveals `{needle}`: {body}"
+        );
+    }
+}
+
+async fn readyz(http: &reqwest::Client, base: &str) -> StatusCode {
+    match http.get(format!("{base}/readyz")).send().await {
+        Ok(r) => r.status(),
+        Err(_) => StatusCode::BAD_GATEWAY,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself() {
+    if !pg::required("a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself") {
+        return;
+    }
+    let db = PgDatabase::create();
+    let proxy = Proxy::start(pg::server_addr()).await;
+    let mut via_proxy = url::Url::parse(&db.url).unwrap();
+    via_proxy.set_host(Some("127.0.0.1")).unwrap();
+    via_proxy.set_port(Some(proxy.port)).unwrap();
+    let grace = GRACE_SECS.to_string();
+    let mut node = Node::spawn(
+        "partitioned",
+        via_proxy.as_str(),
+        &[("TOLLGATE_DATABASE_OUTAGE_GRACE", &grace)],
+    );
+    let mut other = Node::spawn("direct", &db.url, &[]);
+    let http = http();
+    node.wait_up(&http).await;
+    other.wait_up(&http).await;
+    let base = node.base.clone();
+
+    let admin_bearer = admin_token(&http, &base).await;
+    let (id, secret) = create_client(&http, &base, &admin_bearer, "steady").await;
+    let (doomed_id, doomed_secret) = create_client(&http, &base, &admin_bearer, "doomed").await;
+    let (status, body) = token(&http, &base, &id, &secret).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let client_token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(readyz(&http, &base).await, StatusCode::OK);
+
+    proxy.cut();
+    let cut_at = Instant::now();
+
+    // Within the grace period, cached clients still get tokens.
+    let (status, body) = token(&http, &base, &id, &secret).await;
+    assert_eq!(status, StatusCode::OK, "within the grace period: {body}");
+
+    // Meanwhile another node, which still reaches the database, deletes a client.
+    let other_admin = admin_token(&http, &other.base).await;
+    let (status, _, _) = admin(
+        &http,
+        &other.base,
+        &other_admin,
+        Method::DELETE,
+        &format!("/clients/{doomed_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Readiness turns unready.
+    eventually(20, "/readyz turns 503", || {
+        let (http, base) = (http.clone(), base.clone());
+        async move { (readyz(&http, &base).await == StatusCode::SERVICE_UNAVAILABLE).then_some(()) }
+    })
+    .await;
+
+    // The admin API answers 503 problem+json without internals.
+    for (method, path) in [(Method::GET, "/clients"), (Method::POST, "/clients")] {
+        let body = (method == Method::POST).then(|| serde_json::json!({"name": "new"}));
+        let (status, problem, content_type) =
+            admin(&http, &base, &admin_bearer, method.clone(), path, body).await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{method} {path}: {problem}"
+        );
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(problem["code"], "database_unavailable");
+        assert_eq!(problem["status"], 503);
+        assert_no_internals(&problem.to_string());
+    }
+
+    // Revocation needs the database: an OAuth-style 503.
+    let r = http
+        .post(format!("{base}/oauth2/revoke"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", client_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let text = r.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert_no_internals(&text);
+
+    // After the grace period, the token endpoint refuses too: the node can no longer vouch
+    // for its cache.
+    let refused_after = eventually(30, "the token endpoint turns 503", || {
+        let (http, base, id, secret) = (http.clone(), base.clone(), id.clone(), secret.clone());
+        async move {
+            let (status, body) = token(&http, &base, &id, &secret).await;
+            (status == StatusCode::SERVICE_UNAVAILABLE).then_some((cut_at.elapsed(), body))
+        }
+    })
+    .await;
+    assert_eq!(refused_after.1["error"], "temporarily_unavailable");
+    assert_no_internals(&refused_after.1.to_string());
+    assert!(
+        refused_after.0 >= Duration::from_secs(GRACE_SECS - 1),
+        "not before the grace period: {:?}",
+        refused_after.0
+    );
+    let r = http
+        .post(format!("{base}/oauth2/introspect"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", client_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // The database comes back: the node recovers by itself, with what changed meanwhile.
+    proxy.restore();
+    let restored_at = Instant::now();
+    eventually(30, "/readyz turns 200 again", || {
+        let (http, base) = (http.clone(), base.clone());
+        async move { (readyz(&http, &base).await == StatusCode::OK).then_some(()) }
+    })
+    .await;
+    let ready_after = restored_at.elapsed();
+    eventually(30, "tokens again", || {
+        let (http, base, id, secret) = (http.clone(), base.clone(), id.clone(), secret.clone());
+        async move { (token(&http, &base, &id, &secret).await.0 == StatusCode::OK).then_some(()) }
+    })
+    .await;
+    let tokens_after = restored_at.elapsed();
+    assert_eq!(
+        token(&http, &base, &doomed_id, &doomed_secret).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the client deleted during the outage is refused once the node is back"
+    );
+    let admin_bearer = admin_token(&http, &base).await;
+    let (new_id, new_secret) = create_client(&http, &base, &admin_bearer, "after").await;
+    // Both nodes know the client created after the outage.
+    let seen = time_until(&[base.clone(), other.base.clone()], {
+        let (http, id, secret) = (http.clone(), new_id.clone(), new_secret.clone());
+        move |b| {
+            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
+            async move { token(&http, &b, &id, &secret).await.0 == StatusCode::OK }
+        }
+    })
+    .await;
+    assert!(seen.iter().all(|t| *t < PROPAGATION_BOUND), "{}", ms(&seen));
+    assert!(node.running(), "recovered without a restart");
+    eprintln!(
+        "outage (grace {GRACE_SECS} s): token endpoint refused {:.1} s after the cut; after the \
+         restore /readyz was 200 after {:.1} s and tokens were issued again after {:.1} s",
+        refused_after.0.as_secs_f64(),
+        ready_after.as_secs_f64(),
+        tokens_after.as_secs_f64()
+    );
+}
