@@ -13,7 +13,8 @@ profile="${BENCH_PROFILE:-release}"
 if [ "$profile" = release ]; then
   cargo build --release -p tollgate --bin tollgate --example bench_hello
 else
-  cargo build -p tollgate --bin tollgate --example bench_hello
+  # The workspace's feature set, so the test build's artifacts are reused.
+  cargo build --workspace --bin tollgate --example bench_hello
 fi
 if ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk (Debian package)" >&2
