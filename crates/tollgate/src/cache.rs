@@ -213,10 +213,11 @@ impl ClientCache {
     }
 
     pub fn unflush(&self, uses: &[(SecretId, UnixTime)]) {
+        let failed: std::collections::HashSet<&SecretId> = uses.iter().map(|(id, _)| id).collect();
         let map = self.read();
         for c in map.values() {
             for s in &c.secrets {
-                if uses.iter().any(|(id, _)| *id == s.id) {
+                if failed.contains(&s.id) {
                     s.flushed.store(0, Ordering::Relaxed);
                 }
             }

@@ -112,7 +112,6 @@ pub trait Store: Send + Sync + Debug {
         after: Option<&ListCursor>,
         limit: u32,
     ) -> Result<Vec<Client>, StoreError>;
-    async fn all_clients(&self) -> Result<Vec<Client>, StoreError>;
     /// Writes name, description, scopes, lifetime and `updated_at`; false if the client is gone.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;

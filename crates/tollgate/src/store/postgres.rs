@@ -273,17 +273,6 @@ impl Store for PostgresStore {
         fold_clients(rows)
     }
 
-    async fn all_clients(&self) -> Result<Vec<Client>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {CLIENT_COLUMNS} FROM clients c \
-             LEFT JOIN client_secrets s ON s.client_id = c.client_id \
-             ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        fold_clients(rows)
-    }
-
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(

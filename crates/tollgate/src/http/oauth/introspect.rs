@@ -7,10 +7,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::client_auth::{Form, client_credentials};
+use super::client_auth::{AuthMethod, Form, client_credentials};
 use super::error::OAuthError;
 use crate::domain::token::{AccessTokenClaims, Audience};
 use crate::http::{AppState, LoggedClient};
+use crate::service::Credentials;
 
 const SINGLE: &[&str] = &["token", "token_type_hint", "client_id", "client_secret"];
 
@@ -62,15 +63,22 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
+/// The caller's credentials and the `token` parameter, shared by introspection and
+/// revocation. `token_type_hint` is only a hint (RFC 7009 §2.1, RFC 7662 §2.1): every token
+/// here is an access token.
+async fn token_form(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Credentials, AuthMethod, String), OAuthError> {
+    let form = Form::read(headers, body, SINGLE).await?;
+    let (caller, method) = client_credentials(headers, &form)?;
+    let token = form.required("token")?.to_owned();
+    Ok((caller, method, token))
+}
+
 pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let now = state.tollgate.now();
-    let parsed = async {
-        let form = Form::read(&headers, body, SINGLE).await?;
-        let (caller, method) = client_credentials(&headers, &form)?;
-        let token = form.required("token")?.to_owned();
-        Ok::<_, OAuthError>((caller, method, token))
-    };
-    let (caller, method, token) = match parsed.await {
+    let (caller, method, token) = match token_form(&headers, body).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -92,14 +100,7 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let now = state.tollgate.now();
-    let parsed = async {
-        let form = Form::read(&headers, body, SINGLE).await?;
-        let (caller, method) = client_credentials(&headers, &form)?;
-        // The hint is only a hint (RFC 7009 §2.1): every token here is an access token.
-        let token = form.required("token")?.to_owned();
-        Ok::<_, OAuthError>((caller, method, token))
-    };
-    let (caller, method, token) = match parsed.await {
+    let (caller, method, token) = match token_form(&headers, body).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
