@@ -11,10 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 profile="${BENCH_PROFILE:-release}"
 if [ "$profile" = release ]; then
-  cargo build --release -p tollgate --bin tollgate --example bench_hello
+  cargo build --release -p tollgate --bin tollgate --example bench_hello --example bench_sign
 else
   # The workspace's feature set, so the test build's artifacts are reused.
-  cargo build --workspace --bin tollgate --example bench_hello
+  cargo build --workspace --bin tollgate --example bench_hello --example bench_sign
 fi
 if ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk (Debian package)" >&2

@@ -5,12 +5,15 @@
 //! costs the same as a known one (no database round trip that would reveal the difference).
 //! Secret last-use times are kept here too, in atomics, and written behind (see `upkeep`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Borrow;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::clock::UnixTime;
-use crate::domain::client::{Client, SecretId};
+use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 use crate::keys::Algorithm;
@@ -19,22 +22,27 @@ use crate::keys::Algorithm;
 /// memory, every byte here counts.
 #[derive(Debug)]
 pub struct CachedClient {
-    pub id: Arc<str>,
+    pub id: Box<str>,
     /// Tokens issued before this are not this client's (an id can be reused after a delete).
     pub created_at: UnixTime,
     /// Shared between clients with the same scopes (most integrations of one kind have them).
     pub scopes: Arc<ScopeSet>,
-    pub access_token_lifetime: Option<u64>,
+    /// Seconds; validated lifetimes fit in 32 bits, and the smaller field keeps an entry in a
+    /// smaller allocation class.
+    access_token_lifetime: Option<NonZeroU32>,
     pub signing_algorithm: Option<Algorithm>,
-    /// Usable secrets only: disabled ones are left out.
-    pub secrets: Vec<CachedSecret>,
+    /// Usable secrets only: disabled ones are left out. A boxed slice, not a `Vec`: collecting
+    /// a filtered iterator reserves room for four, which cost 264 bytes per client.
+    pub secrets: Box<[CachedSecret]>,
 }
 
 #[derive(Debug)]
 pub struct CachedSecret {
-    pub id: SecretId,
+    /// Also what identifies the secret here: hashes are unique (the database enforces it),
+    /// and keeping no secret id saves 48 bytes a client.
     pub hash: SecretHash,
-    pub expires_at: Option<UnixTime>,
+    /// Unix seconds; `i64::MAX` for a secret that does not expire.
+    expires_at: i64,
     /// Last successful use, Unix seconds (0: none seen by this process).
     last_used: AtomicI64,
     /// The last value written to the database.
@@ -60,10 +68,12 @@ impl CachedClient {
         previous: Option<&CachedClient>,
     ) -> CachedClient {
         CachedClient {
-            id: Arc::from(c.id.as_str()),
+            id: Box::from(c.id.as_str()),
             created_at: c.created_at,
             scopes,
-            access_token_lifetime: c.access_token_lifetime,
+            access_token_lifetime: c
+                .access_token_lifetime
+                .and_then(|l| NonZeroU32::new(u32::try_from(l).unwrap_or(u32::MAX))),
             signing_algorithm: c.signing_algorithm,
             secrets: c
                 .secrets
@@ -72,7 +82,7 @@ impl CachedClient {
                 .map(|s| {
                     // Uses not yet written behind survive an update of the client.
                     let seen = previous
-                        .and_then(|p| p.secrets.iter().find(|o| o.id == s.id))
+                        .and_then(|p| p.secrets.iter().find(|o| o.hash == s.hash))
                         .map_or((0, 0), |o| {
                             (
                                 o.last_used.load(Ordering::Relaxed),
@@ -81,15 +91,19 @@ impl CachedClient {
                         });
                     let stored = s.last_used_at.map_or(0, |t| t.0);
                     CachedSecret {
-                        id: s.id.clone(),
                         hash: s.hash,
-                        expires_at: s.expires_at,
+                        expires_at: s.expires_at.map_or(i64::MAX, |t| t.0),
                         last_used: AtomicI64::new(seen.0.max(stored)),
                         flushed: AtomicI64::new(seen.1.max(stored)),
                     }
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
         }
+    }
+
+    pub fn access_token_lifetime(&self) -> Option<u64> {
+        self.access_token_lifetime.map(|l| u64::from(l.get()))
     }
 
     /// Checks `presented` against every live secret. Every stored hash is compared, so the
@@ -97,7 +111,7 @@ impl CachedClient {
     pub fn matching_secret(&self, presented: &SecretHash, now: UnixTime) -> Option<&CachedSecret> {
         let mut found = None;
         for s in &self.secrets {
-            let live = s.expires_at.is_none_or(|e| now < e);
+            let live = now.0 < s.expires_at;
             if presented.ct_eq(&s.hash) && live {
                 found = Some(s);
             }
@@ -106,7 +120,36 @@ impl CachedClient {
     }
 }
 
-type Clients = HashMap<Arc<str>, Arc<CachedClient>>;
+/// A cache entry, found by its client id: the entry is its own key, so 100,000 clients do not
+/// carry 100,000 separate copies of their ids.
+#[derive(Debug, Clone)]
+struct Entry(Arc<CachedClient>);
+
+impl Borrow<str> for Entry {
+    fn borrow(&self) -> &str {
+        &self.0.id
+    }
+}
+
+// Hash and Eq agree with `str`'s, as `Borrow` requires.
+impl Hash for Entry {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for Entry {}
+
+/// Clients being loaded into a fresh cache (see [`ClientCache::extend`] and
+/// [`ClientCache::swap`]).
+#[derive(Debug, Default)]
+pub struct Clients(HashSet<Entry>);
 
 #[derive(Debug, Default)]
 pub struct ClientCache {
@@ -117,7 +160,7 @@ pub struct ClientCache {
 
 impl ClientCache {
     pub fn get(&self, client_id: &str) -> Option<Arc<CachedClient>> {
-        self.read().get(client_id).cloned()
+        self.read().0.get(client_id).map(|e| e.0.clone())
     }
 
     fn intern(&self, scopes: &ScopeSet) -> Arc<ScopeSet> {
@@ -133,35 +176,35 @@ impl ClientCache {
         let entry = Arc::new(CachedClient::from_client(
             client,
             scopes,
-            map.get(client.id.as_str()).map(Arc::as_ref),
+            map.0.get(client.id.as_str()).map(|e| e.0.as_ref()),
         ));
-        map.insert(entry.id.clone(), entry);
+        map.0.replace(Entry(entry));
     }
 
     pub fn remove(&self, client_id: &str) {
-        self.write().remove(client_id);
+        self.write().0.remove(client_id);
     }
 
     /// Replaces every entry with `clients` (read in pages, so a large installation never
     /// holds all its rows at once).
     pub fn replace_all(&self, clients: &[Client]) {
-        let mut fresh = Clients::with_capacity(clients.len());
+        let mut fresh = Clients(HashSet::with_capacity(clients.len()));
         self.extend(&mut fresh, clients);
         self.swap(fresh);
     }
 
     /// Builds entries into `fresh`, keeping uses seen by the entries they replace.
-    pub fn extend(&self, fresh: &mut HashMap<Arc<str>, Arc<CachedClient>>, clients: &[Client]) {
+    pub fn extend(&self, fresh: &mut Clients, clients: &[Client]) {
         let map = self.read();
         for c in clients {
-            let previous = map.get(c.id.as_str()).map(Arc::as_ref);
+            let previous = map.0.get(c.id.as_str()).map(|e| e.0.as_ref());
             let entry = CachedClient::from_client(c, self.intern(&c.scopes), previous);
-            fresh.insert(entry.id.clone(), Arc::new(entry));
+            fresh.0.replace(Entry(Arc::new(entry)));
         }
     }
 
     /// Installs a map built with `extend`, and forgets scope sets no client holds any more.
-    pub fn swap(&self, fresh: HashMap<Arc<str>, Arc<CachedClient>>) {
+    pub fn swap(&self, fresh: Clients) {
         *self.write() = fresh;
         self.scope_sets
             .lock()
@@ -170,7 +213,7 @@ impl ClientCache {
     }
 
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.read().0.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -180,8 +223,9 @@ impl ClientCache {
     /// Every scope some client holds: what discovery advertises as `scopes_supported`.
     pub fn all_scopes(&self) -> BTreeSet<String> {
         self.read()
-            .values()
-            .flat_map(|c| c.scopes.iter().map(|s| s.as_str().to_owned()))
+            .0
+            .iter()
+            .flat_map(|c| c.0.scopes.iter().map(|s| s.as_str().to_owned()))
             .collect()
     }
 
@@ -189,7 +233,7 @@ impl ClientCache {
     pub fn fill_last_use(&self, client: &mut Client) {
         if let Some(cached) = self.get(client.id.as_str()) {
             for s in &mut client.secrets {
-                if let Some(c) = cached.secrets.iter().find(|c| c.id == s.id) {
+                if let Some(c) = cached.secrets.iter().find(|c| c.hash == s.hash) {
                     s.last_used_at = s.last_used_at.max(c.last_used());
                 }
             }
@@ -198,26 +242,26 @@ impl ClientCache {
 
     /// Uses not written to the database yet; marks them written. If the write then fails,
     /// `unflush` puts them back.
-    pub fn take_unflushed(&self) -> Vec<(SecretId, UnixTime)> {
+    pub fn take_unflushed(&self) -> Vec<(SecretHash, UnixTime)> {
         let map = self.read();
         let mut out = Vec::new();
-        for c in map.values() {
-            for s in &c.secrets {
+        for c in &map.0 {
+            for s in &c.0.secrets {
                 let used = s.last_used.load(Ordering::Relaxed);
                 if used > s.flushed.fetch_max(used, Ordering::Relaxed) {
-                    out.push((s.id.clone(), UnixTime(used)));
+                    out.push((s.hash, UnixTime(used)));
                 }
             }
         }
         out
     }
 
-    pub fn unflush(&self, uses: &[(SecretId, UnixTime)]) {
-        let failed: std::collections::HashSet<&SecretId> = uses.iter().map(|(id, _)| id).collect();
+    pub fn unflush(&self, uses: &[(SecretHash, UnixTime)]) {
+        let failed: HashSet<[u8; 32]> = uses.iter().map(|(hash, _)| hash.0).collect();
         let map = self.read();
-        for c in map.values() {
-            for s in &c.secrets {
-                if failed.contains(&s.id) {
+        for c in &map.0 {
+            for s in &c.0.secrets {
+                if failed.contains(&s.hash.0) {
                     s.flushed.store(0, Ordering::Relaxed);
                 }
             }
@@ -238,7 +282,7 @@ impl ClientCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::client::{ClientId, ClientName, Description, SecretInfo};
+    use crate::domain::client::{ClientId, ClientName, Description, SecretId, SecretInfo};
 
     fn client(id: &str, hashes: &[(u8, Option<i64>)]) -> Client {
         Client {
@@ -266,6 +310,14 @@ mod tests {
     }
 
     #[test]
+    fn entries_stay_small() {
+        // 100,000 clients are held in memory: an entry that grows into the next allocation
+        // class costs megabytes (docs/benchmarks.md, memory).
+        assert!(std::mem::size_of::<CachedClient>() <= 56);
+        assert!(std::mem::size_of::<CachedSecret>() <= 56);
+    }
+
+    #[test]
     fn put_get_remove() {
         let cache = ClientCache::default();
         cache.put(&client("c1", &[(1, None)]));
@@ -282,10 +334,10 @@ mod tests {
         let c = cache.get("c1").unwrap();
         let id = |h: u8, t: i64| {
             c.matching_secret(&SecretHash([h; 32]), UnixTime(t))
-                .map(|s| s.id.as_str().to_owned())
+                .map(|s| s.hash.0[0])
         };
-        assert_eq!(id(1, 0).as_deref(), Some("sec_0"));
-        assert_eq!(id(2, 99).as_deref(), Some("sec_1"));
+        assert_eq!(id(1, 0), Some(1));
+        assert_eq!(id(2, 99), Some(2));
         assert_eq!(id(2, 100), None);
         assert_eq!(id(3, 0), None);
     }

@@ -16,22 +16,41 @@ use crate::http::{InternalError, LoggedClient};
 /// to stdout in batches — by [`LogBuffer::flush`] every [`LOG_FLUSH_EVERY`], or at once when the
 /// buffer passes [`LOG_BUFFER_LIMIT`] — so a request never waits on a write to stdout and no
 /// thread is woken per line. Call `flush` before exit.
+///
+/// A second call (tests, or a CLI command after serve) keeps the first subscriber and returns
+/// its buffer.
 pub fn init(level: &str, format: LogFormat) -> LogBuffer {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let buffer = LogBuffer::default();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(ansi)
-        .with_writer(buffer.clone());
-    // A second init (tests, or a CLI command after serve) is harmless: keep the first.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
-    buffer
+    let sink = REQUEST_LOG.get_or_init(|| {
+        let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let buffer = LogBuffer::default();
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_ansi(ansi)
+            .with_writer(buffer.clone());
+        let _ = match format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        };
+        RequestLog {
+            buffer,
+            format,
+            ansi,
+        }
+    });
+    sink.buffer.clone()
 }
+
+/// Where request lines go: the subscriber's buffer, in the subscriber's format.
+#[derive(Debug)]
+struct RequestLog {
+    buffer: LogBuffer,
+    format: LogFormat,
+    ansi: bool,
+}
+
+static REQUEST_LOG: OnceLock<RequestLog> = OnceLock::new();
 
 /// How often buffered log lines are written out; at most this much is lost on a crash.
 pub const LOG_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -117,8 +136,8 @@ pub async fn log_request(mut request: Request, next: Next) -> Response {
     #[allow(clippy::disallowed_methods)] // Latency is measured, not a domain time.
     let start = Instant::now();
     let method = request.method().clone();
-    // The path only: a query string is not ours to log.
-    let path = request.uri().path().to_owned();
+    // The path only: a query string is not ours to log. Cloning the URI shares its bytes.
+    let uri = request.uri().clone();
     let slot = ClientSlot::default();
     request.extensions_mut().insert(slot.clone());
     let response = next.run(request).await;
@@ -132,12 +151,295 @@ pub async fn log_request(mut request: Request, next: Next) -> Response {
         .unwrap_or("-");
     // A client id is not a secret, but an unauthenticated caller chooses it: cap its length
     // so nobody can flood the log through it.
-    let client_id: String = client_id.chars().take(128).collect();
+    let client_id = first_chars(client_id, 128);
+    let path = uri.path();
     match response.extensions().get::<InternalError>() {
         Some(InternalError(cause)) => tracing::error!(
             %method, path, status, latency_us, client_id, cause, "request failed"
         ),
-        None => tracing::info!(%method, path, status, latency_us, client_id, "request"),
+        None => {
+            if tracing::enabled!(tracing::Level::INFO) {
+                let line = RequestLine {
+                    method: method.as_str(),
+                    path,
+                    status,
+                    latency_us,
+                    client_id,
+                };
+                match REQUEST_LOG.get() {
+                    Some(sink) if !sink.ansi => sink.write(&line, wall_clock()),
+                    _ => tracing::info!(%method, path, status, latency_us, client_id, "request"),
+                }
+            }
+        }
     }
     response
+}
+
+fn first_chars(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(at, _)| &s[..at])
+}
+
+#[allow(clippy::disallowed_methods)] // The log's timestamp is the wall clock.
+fn wall_clock() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}
+
+/// One request's log line.
+#[derive(Debug)]
+struct RequestLine<'a> {
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    latency_us: u64,
+    client_id: &'a str,
+}
+
+impl RequestLog {
+    /// Appends `line` exactly as the subscriber would format
+    /// `info!(method, path, status, latency_us, client_id, "request")`. The request log is
+    /// the one event every request makes; formatting it here costs a fraction of a generic
+    /// event (no field visitors, one lock, no allocation), and the output is the same.
+    fn write(&self, line: &RequestLine<'_>, now: std::time::SystemTime) {
+        use std::fmt::Write;
+        let mut text = String::with_capacity(192);
+        match self.format {
+            LogFormat::Text => {
+                push_timestamp(&mut text, now);
+                text.push_str("  INFO request method=");
+                text.push_str(line.method);
+                text.push_str(" path=");
+                push_debug_str(&mut text, line.path);
+                let _ = write!(
+                    text,
+                    " status={} latency_us={} client_id=",
+                    line.status, line.latency_us
+                );
+                push_debug_str(&mut text, line.client_id);
+            }
+            LogFormat::Json => {
+                text.push_str("{\"timestamp\":\"");
+                push_timestamp(&mut text, now);
+                text.push_str("\",\"level\":\"INFO\",\"message\":\"request\",\"method\":");
+                push_json_str(&mut text, line.method);
+                text.push_str(",\"path\":");
+                push_json_str(&mut text, line.path);
+                let _ = write!(
+                    text,
+                    ",\"status\":{},\"latency_us\":{},\"client_id\":",
+                    line.status, line.latency_us
+                );
+                push_json_str(&mut text, line.client_id);
+                text.push('}');
+            }
+        }
+        text.push('\n');
+        let mut sink = self.buffer.clone();
+        let _ = std::io::Write::write(&mut sink, text.as_bytes());
+    }
+}
+
+/// Bytes written verbatim inside quotes by both `{:?}` and JSON.
+fn plain(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+fn push_debug_str(out: &mut String, s: &str) {
+    if plain(s) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        use std::fmt::Write;
+        let _ = write!(out, "{s:?}");
+    }
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    if plain(s) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else if let Ok(quoted) = serde_json::to_string(s) {
+        out.push_str(&quoted);
+    }
+}
+
+/// RFC 3339 in UTC with microseconds, as the subscriber writes it
+/// (`2026-11-22T18:21:30.075850Z`). The date part is formatted once per second per thread.
+fn push_timestamp(out: &mut String, now: std::time::SystemTime) {
+    use std::cell::RefCell;
+    use std::fmt::Write;
+    thread_local! {
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != secs {
+            text.clear();
+            let t = i64::try_from(secs)
+                .ok()
+                .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let _ = write!(
+                text,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            *cached = secs;
+        }
+        out.push_str(text);
+    });
+    let _ = write!(out, ".{:06}Z", since.subsec_micros());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    /// What the generic subscriber writes for the same event, timestamps cut off.
+    fn from_subscriber(format: LogFormat, line: &RequestLine<'_>) -> String {
+        let buffer = LogBuffer::default();
+        let builder = tracing_subscriber::fmt()
+            .with_target(false)
+            .with_ansi(false)
+            .with_writer(buffer.clone());
+        let emit = || {
+            let method = line.method;
+            tracing::info!(
+                %method,
+                path = line.path,
+                status = line.status,
+                latency_us = line.latency_us,
+                client_id = line.client_id,
+                "request"
+            );
+        };
+        match format {
+            LogFormat::Text => tracing::subscriber::with_default(builder.finish(), emit),
+            LogFormat::Json => {
+                tracing::subscriber::with_default(builder.json().flatten_event(true).finish(), emit)
+            }
+        }
+        let bytes = std::mem::take(&mut *buffer.lock());
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn from_request_log(format: LogFormat, line: &RequestLine<'_>) -> String {
+        let sink = RequestLog {
+            buffer: LogBuffer::default(),
+            format,
+            ansi: false,
+        };
+        sink.write(
+            line,
+            UNIX_EPOCH + Duration::from_micros(1_795_373_490_075_850),
+        );
+        String::from_utf8(std::mem::take(&mut *sink.buffer.lock())).unwrap()
+    }
+
+    fn without_timestamp(format: LogFormat, line: &str) -> String {
+        match format {
+            LogFormat::Text => line[27..].to_owned(),
+            LogFormat::Json => {
+                let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+                v.as_object_mut().unwrap().remove("timestamp");
+                v.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn request_lines_match_the_subscribers_format() {
+        let lines = [
+            (
+                "POST",
+                "/oauth2/token",
+                200,
+                87,
+                "tgc_5f0c8e2a9b1d4c7e3a6f8b2d",
+            ),
+            ("GET", "/healthz", 200, 0, "-"),
+            ("GET", "/x\"y\\z%20", 404, 12, "a\"b"),
+            (
+                "DELETE",
+                "/admin/v1/clients/é",
+                404,
+                5,
+                "line\nbreak\u{7}\u{1b}[31m",
+            ),
+            ("PATCH", "/", 500, u64::MAX, "ünïcödé \u{202e}"),
+        ];
+        for format in [LogFormat::Text, LogFormat::Json] {
+            for (method, path, status, latency_us, client_id) in lines {
+                let line = RequestLine {
+                    method,
+                    path,
+                    status,
+                    latency_us,
+                    client_id,
+                };
+                let ours = from_request_log(format, &line);
+                let theirs = from_subscriber(format, &line);
+                assert!(
+                    ours.ends_with('\n') && ours.matches('\n').count() == 1,
+                    "{ours}"
+                );
+                assert_eq!(
+                    without_timestamp(format, &ours),
+                    without_timestamp(format, &theirs),
+                    "{format:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let line = RequestLine {
+            method: "GET",
+            path: "/healthz",
+            status: 200,
+            latency_us: 1,
+            client_id: "-",
+        };
+        let text = from_request_log(LogFormat::Text, &line);
+        assert!(
+            text.starts_with("2026-11-22T18:51:30.075850Z  INFO request "),
+            "{text}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&from_request_log(LogFormat::Json, &line)).unwrap();
+        assert_eq!(json["timestamp"], "2026-11-22T18:51:30.075850Z");
+        // The cached date part follows the clock across seconds (and days).
+        let mut out = String::new();
+        push_timestamp(&mut out, UNIX_EPOCH + Duration::from_secs(1_795_391_999));
+        out.push(' ');
+        push_timestamp(
+            &mut out,
+            UNIX_EPOCH + Duration::from_micros(1_795_392_000_000_001),
+        );
+        assert_eq!(
+            out,
+            "2026-11-22T23:59:59.000000Z 2026-11-23T00:00:00.000001Z"
+        );
+    }
+
+    #[test]
+    fn client_ids_are_cut_at_a_character_boundary() {
+        assert_eq!(first_chars("abc", 128), "abc");
+        assert_eq!(first_chars("ééé", 2), "éé");
+        assert_eq!(first_chars(&"x".repeat(500), 128).len(), 128);
+    }
 }

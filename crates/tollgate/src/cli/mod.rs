@@ -375,10 +375,10 @@ async fn run_server(
 
 async fn migrate(config_path: Option<PathBuf>) -> Result<(), String> {
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
-    crate::telemetry::init(&config.log_level, config.log_format);
-    crate::startup::migrate(&config)
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
+    let logs = crate::telemetry::init(&config.log_level, config.log_format);
+    let outcome = crate::startup::migrate(&config).await;
+    logs.flush();
+    outcome.map_err(|e| format!("migration failed: {e}"))?;
     println!("the database schema is up to date");
     Ok(())
 }

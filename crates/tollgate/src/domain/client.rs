@@ -55,15 +55,15 @@ impl fmt::Display for ClientId {
 
 /// Identifies one of a client's secrets without revealing it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SecretId(String);
+pub struct SecretId(Box<str>);
 
 impl SecretId {
     pub fn generate(rng: &dyn Rng) -> SecretId {
-        SecretId(format!("sec_{}", hex(&random_bytes::<8>(rng))))
+        SecretId(format!("sec_{}", hex(&random_bytes::<8>(rng))).into_boxed_str())
     }
 
     pub fn from_stored(s: String) -> SecretId {
-        SecretId(s)
+        SecretId(s.into_boxed_str())
     }
 
     pub fn as_str(&self) -> &str {

@@ -277,8 +277,8 @@ impl Tollgate {
 
 /// Fills the cache a page at a time, so a large installation never holds every row at once.
 pub(crate) async fn load_cache(store: &dyn Store, cache: &ClientCache) -> Result<(), StoreError> {
-    const PAGE: u32 = 5_000;
-    let mut fresh = std::collections::HashMap::new();
+    const PAGE: u32 = 2_000;
+    let mut fresh = crate::cache::Clients::default();
     let mut after = None;
     loop {
         let page = store.list_clients(after.as_ref(), PAGE).await?;

@@ -60,7 +60,7 @@ impl Tollgate {
         let client = self.authenticate(creds, now)?;
         let grant = token::grant(
             &client.scopes,
-            client.access_token_lifetime,
+            client.access_token_lifetime(),
             request,
             &self.policy,
         )?;

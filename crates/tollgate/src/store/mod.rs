@@ -135,7 +135,8 @@ pub trait Store: Send + Sync + Debug {
         now: UnixTime,
     ) -> Result<bool, StoreError>;
     /// Writes coalesced last-use times; a time never moves backwards.
-    async fn record_secret_use(&self, uses: &[(SecretId, UnixTime)]) -> Result<(), StoreError>;
+    /// Raises `last_used_at` of the secrets with these hashes (never lowers it).
+    async fn record_secret_use(&self, uses: &[(SecretHash, UnixTime)]) -> Result<(), StoreError>;
     /// Marks secrets that expired at or before `now` and were not reported yet, and returns
     /// them (client id, secret id, expiry) so each expiry is audited once.
     async fn take_expired_secrets(

@@ -484,21 +484,21 @@ impl Store for PostgresStore {
         Ok(true)
     }
 
-    async fn record_secret_use(&self, uses: &[(SecretId, UnixTime)]) -> Result<(), StoreError> {
+    async fn record_secret_use(&self, uses: &[(SecretHash, UnixTime)]) -> Result<(), StoreError> {
         if uses.is_empty() {
             return Ok(());
         }
-        let ids: Vec<&str> = uses.iter().map(|(id, _)| id.as_str()).collect();
+        let hashes: Vec<&[u8]> = uses.iter().map(|(hash, _)| &hash.0[..]).collect();
         let times: Vec<i64> = uses.iter().map(|(_, at)| at.0).collect();
         // One statement for the whole batch; several nodes write behind the same secrets, and
         // a time never moves backwards.
         sqlx::query(
             "UPDATE client_secrets s SET last_used_at = u.at \
-             FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS x(id, at) \
-                   GROUP BY id) u \
-             WHERE s.secret_id = u.id AND (s.last_used_at IS NULL OR s.last_used_at < u.at)",
+             FROM (SELECT h, max(at) AS at FROM unnest($1::bytea[], $2::bigint[]) AS x(h, at) \
+                   GROUP BY h) u \
+             WHERE s.secret_hash = u.h AND (s.last_used_at IS NULL OR s.last_used_at < u.at)",
         )
-        .bind(ids)
+        .bind(hashes)
         .bind(times)
         .execute(&self.pool)
         .await?;

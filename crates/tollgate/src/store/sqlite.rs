@@ -24,6 +24,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 /// Connections when the configuration does not say.
 pub const DEFAULT_POOL_SIZE: u32 = 4;
+const ROW_BUFFER: usize = 1_024;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -43,7 +44,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // 1 MiB of page cache per connection instead of SQLite's 2 MiB: reads go to the
+            // database only from the admin API and cache loads, and the operating system caches
+            // the file anyway; the token endpoint never reads it.
+            .pragma("cache_size", "-1024")
+            // Rows cross from SQLite's worker thread in batches rather than a few at a time:
+            // loading 100,000 clients at start spent a fifth of its time switching threads.
+            .row_buffer_size(ROW_BUFFER);
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
@@ -378,15 +386,15 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn record_secret_use(&self, uses: &[(SecretId, UnixTime)]) -> Result<(), StoreError> {
+    async fn record_secret_use(&self, uses: &[(SecretHash, UnixTime)]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for (id, at) in uses {
+        for (hash, at) in uses {
             sqlx::query(
                 "UPDATE client_secrets SET last_used_at = ? \
-                 WHERE secret_id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                 WHERE secret_hash = ? AND (last_used_at IS NULL OR last_used_at < ?)",
             )
             .bind(at.0)
-            .bind(id.as_str())
+            .bind(&hash.0[..])
             .bind(at.0)
             .execute(&mut *tx)
             .await?;
