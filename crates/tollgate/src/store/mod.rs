@@ -3,6 +3,7 @@
 
 mod cluster;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::fmt::Debug;

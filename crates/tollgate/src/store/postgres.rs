@@ -10,19 +10,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 // Only the constant CLIENT_COLUMNS is ever interpolated into SQL; values are bound.
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction};
 use zeroize::Zeroizing;
 
+use super::rows::{self, CLIENT_COLUMNS};
 use super::{
     Change, ChangeFeed, ClusterLock, ListCursor, SecretOwner, Store, StoreError, StoredKey,
 };
 use crate::clock::UnixTime;
-use crate::domain::audit::{AuditAction, AuditEvent};
-use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
+use crate::domain::audit::AuditEvent;
+use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
-use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 use crate::keys::Algorithm;
 
@@ -127,67 +127,6 @@ fn map_unique(e: sqlx::Error) -> StoreError {
     StoreError::Database(e)
 }
 
-const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
-    c.access_token_lifetime, c.signing_algorithm, c.created_at, c.updated_at, s.secret_id, \
-    s.secret_hash, s.created_at AS s_created_at, s.expires_at, s.last_used_at, s.disabled_at";
-
-/// Folds client rows left-joined with their secrets (ordered by client) into clients.
-fn fold_clients(rows: Vec<PgRow>) -> Result<Vec<Client>, StoreError> {
-    let mut out: Vec<Client> = Vec::new();
-    for row in rows {
-        let id: String = row.try_get("client_id")?;
-        if out.last().is_none_or(|c| c.id.as_str() != id) {
-            out.push(client_from_row(&row, &id)?);
-        }
-        let secret_id: Option<String> = row.try_get("secret_id")?;
-        if let (Some(secret_id), Some(client)) = (secret_id, out.last_mut()) {
-            let hash: Vec<u8> = row.try_get("secret_hash")?;
-            client.secrets.push(SecretInfo {
-                id: SecretId::from_stored(secret_id),
-                hash: SecretHash::from_slice(&hash)
-                    .ok_or_else(|| StoreError::Corrupt(format!("secret hash of client {id}")))?,
-                created_at: UnixTime(row.try_get("s_created_at")?),
-                expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(UnixTime),
-                last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(UnixTime),
-                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn client_from_row(row: &PgRow, id: &str) -> Result<Client, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of client {id}"));
-    let name: String = row.try_get("name")?;
-    let description: String = row.try_get("description")?;
-    let scopes: String = row.try_get("scopes")?;
-    let lifetime: Option<i64> = row.try_get("access_token_lifetime")?;
-    let alg: Option<String> = row.try_get("signing_algorithm")?;
-    Ok(Client {
-        id: ClientId::parse(id).map_err(|_| corrupt("id"))?,
-        name: ClientName::parse(&name).map_err(|_| corrupt("name"))?,
-        description: Description::parse(&description).map_err(|_| corrupt("description"))?,
-        scopes: if scopes.is_empty() {
-            ScopeSet::default()
-        } else {
-            ScopeSet::parse_delimited(&scopes).map_err(|_| corrupt("scopes"))?
-        },
-        access_token_lifetime: lifetime.map(|l| u64::try_from(l).unwrap_or(0)),
-        signing_algorithm: alg
-            .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
-            .transpose()?,
-        secrets: Vec::new(),
-        created_at: UnixTime(row.try_get("created_at")?),
-        updated_at: UnixTime(row.try_get("updated_at")?),
-    })
-}
-
-fn lifetime_param(client: &Client) -> Option<i64> {
-    client
-        .access_token_lifetime
-        .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
-}
-
 /// Announces a change to every node, when (and only if) `tx` commits.
 async fn notify(tx: &mut Transaction<'_, Postgres>, payload: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_notify($1, $2)")
@@ -222,7 +161,7 @@ impl Store for PostgresStore {
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
-        .bind(lifetime_param(client))
+        .bind(rows::lifetime_param(client))
         .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.created_at.0)
         .bind(client.updated_at.0)
@@ -246,7 +185,7 @@ impl Store for PostgresStore {
         .bind(id.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(fold_clients(rows)?.into_iter().next())
+        Ok(rows::clients(rows)?.into_iter().next())
     }
 
     async fn list_clients(
@@ -270,7 +209,7 @@ impl Store for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        fold_clients(rows)
+        rows::clients(rows)
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
@@ -283,7 +222,7 @@ impl Store for PostgresStore {
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
-        .bind(lifetime_param(client))
+        .bind(rows::lifetime_param(client))
         .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.updated_at.0)
         .bind(client.id.as_str())
@@ -360,22 +299,7 @@ impl Store for PostgresStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let kid: String = row.try_get("kid")?;
-                let alg: String = row.try_get("algorithm")?;
-                Ok(StoredKey {
-                    algorithm: Algorithm::from_str(&alg).map_err(|_| {
-                        StoreError::Corrupt(format!("algorithm `{alg}` of key {kid}"))
-                    })?,
-                    kid,
-                    private_key: Zeroizing::new(row.try_get("private_key")?),
-                    created_at: UnixTime(row.try_get("created_at")?),
-                    activates_at: UnixTime(row.try_get("activates_at")?),
-                    seq: row.try_get("seq")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::signing_key).collect()
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
@@ -446,17 +370,7 @@ impl Store for PostgresStore {
         .bind(hash.0.as_slice())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let id: String = row.try_get("client_id")?;
-            Ok(SecretOwner {
-                client_id: ClientId::parse(&id)
-                    .map_err(|_| StoreError::Corrupt(format!("client id {id}")))?,
-                client_name: row.try_get("name")?,
-                secret_id: SecretId::from_stored(row.try_get("secret_id")?),
-                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::secret_owner).transpose()
     }
 
     async fn disable_secret(
@@ -519,15 +433,7 @@ impl Store for PostgresStore {
         .bind(now.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("client_id")?,
-                    r.try_get("secret_id")?,
-                    UnixTime(r.try_get("expires_at")?),
-                ))
-            })
-            .collect()
+        rows.iter().map(rows::expired_secret).collect()
     }
 
     async fn insert_audit(&self, e: &AuditEvent) -> Result<i64, StoreError> {
@@ -561,22 +467,7 @@ impl Store for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let action: String = r.try_get("action")?;
-                Ok(AuditEvent {
-                    id: r.try_get("id")?,
-                    at: UnixTime(r.try_get("at")?),
-                    actor: r.try_get("actor")?,
-                    action: AuditAction::parse(&action)
-                        .ok_or_else(|| StoreError::Corrupt(format!("audit action {action}")))?,
-                    client_id: r.try_get("client_id")?,
-                    secret_id: r.try_get("secret_id")?,
-                    kid: r.try_get("kid")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::audit_event).collect()
     }
 
     async fn instance_key(
@@ -653,7 +544,7 @@ impl Store for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(revocation_from_row).collect()
+        rows.iter().map(rows::revocation).collect()
     }
 
     async fn live_revocations(&self, now: UnixTime) -> Result<Vec<RevocationEntry>, StoreError> {
@@ -664,7 +555,7 @@ impl Store for PostgresStore {
         .bind(now.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(revocation_from_row).collect()
+        rows.iter().map(rows::revocation).collect()
     }
 
     async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {
@@ -702,7 +593,7 @@ impl Store for PostgresStore {
         .bind(cursor)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(revocation_from_row).transpose()
+        row.as_ref().map(rows::revocation).transpose()
     }
 
     async fn subscribe(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
@@ -878,27 +769,6 @@ impl ChangeFeed for PgFeed {
             }
         }
     }
-}
-
-fn revocation_from_row(row: &PgRow) -> Result<RevocationEntry, StoreError> {
-    let cursor: i64 = row.try_get("cursor")?;
-    let client_id: String = row.try_get("client_id")?;
-    let jti: Option<String> = row.try_get("jti")?;
-    let exp: Option<i64> = row.try_get("exp")?;
-    let issued_before: Option<i64> = row.try_get("issued_before")?;
-    let revocation = match (jti, exp, issued_before) {
-        (Some(jti), Some(exp), _) => Revocation::Token {
-            jti,
-            client_id,
-            exp: UnixTime(exp),
-        },
-        (None, _, Some(before)) => Revocation::Client {
-            client_id,
-            issued_before: UnixTime(before),
-        },
-        _ => return Err(StoreError::Corrupt(format!("revocation {cursor}"))),
-    };
-    Ok(RevocationEntry { cursor, revocation })
 }
 
 async fn insert_secret(

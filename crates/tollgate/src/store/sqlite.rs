@@ -6,17 +6,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 // Only the constant CLIENT_COLUMNS is ever interpolated into SQL; values are bound.
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{AssertSqlSafe, SqlitePool};
 use zeroize::Zeroizing;
 
+use super::rows::{self, CLIENT_COLUMNS};
 use super::{
     ChangeFeed, ClusterLock, ListCursor, NoLock, SecretOwner, Store, StoreError, StoredKey,
 };
 use crate::clock::UnixTime;
-use crate::domain::audit::{AuditAction, AuditEvent};
-use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
+use crate::domain::audit::AuditEvent;
+use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
-use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 use crate::keys::Algorithm;
 
@@ -69,6 +69,13 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A transaction that holds the write lock from its first statement. A deferred one that
+    /// reads before it writes fails with SQLITE_BUSY_SNAPSHOT (no busy wait) when another
+    /// connection commits in between.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 fn map_unique(e: sqlx::Error) -> StoreError {
@@ -86,67 +93,6 @@ fn map_unique(e: sqlx::Error) -> StoreError {
     StoreError::Database(e)
 }
 
-const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
-    c.access_token_lifetime, c.signing_algorithm, c.created_at, c.updated_at, s.secret_id, \
-    s.secret_hash, s.created_at AS s_created_at, s.expires_at, s.last_used_at, s.disabled_at";
-
-/// Folds client rows left-joined with their secrets (ordered by client) into clients.
-fn fold_clients(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<Client>, StoreError> {
-    let mut out: Vec<Client> = Vec::new();
-    for row in rows {
-        let id: String = row.try_get("client_id")?;
-        if out.last().is_none_or(|c| c.id.as_str() != id) {
-            out.push(client_from_row(&row, &id)?);
-        }
-        let secret_id: Option<String> = row.try_get("secret_id")?;
-        if let (Some(secret_id), Some(client)) = (secret_id, out.last_mut()) {
-            let hash: Vec<u8> = row.try_get("secret_hash")?;
-            client.secrets.push(SecretInfo {
-                id: SecretId::from_stored(secret_id),
-                hash: SecretHash::from_slice(&hash)
-                    .ok_or_else(|| StoreError::Corrupt(format!("secret hash of client {id}")))?,
-                created_at: UnixTime(row.try_get("s_created_at")?),
-                expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(UnixTime),
-                last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(UnixTime),
-                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn client_from_row(row: &sqlx::sqlite::SqliteRow, id: &str) -> Result<Client, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of client {id}"));
-    let name: String = row.try_get("name")?;
-    let description: String = row.try_get("description")?;
-    let scopes: String = row.try_get("scopes")?;
-    let lifetime: Option<i64> = row.try_get("access_token_lifetime")?;
-    let alg: Option<String> = row.try_get("signing_algorithm")?;
-    Ok(Client {
-        id: ClientId::parse(id).map_err(|_| corrupt("id"))?,
-        name: ClientName::parse(&name).map_err(|_| corrupt("name"))?,
-        description: Description::parse(&description).map_err(|_| corrupt("description"))?,
-        scopes: if scopes.is_empty() {
-            ScopeSet::default()
-        } else {
-            ScopeSet::parse_delimited(&scopes).map_err(|_| corrupt("scopes"))?
-        },
-        access_token_lifetime: lifetime.map(|l| u64::try_from(l).unwrap_or(0)),
-        signing_algorithm: alg
-            .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
-            .transpose()?,
-        secrets: Vec::new(),
-        created_at: UnixTime(row.try_get("created_at")?),
-        updated_at: UnixTime(row.try_get("updated_at")?),
-    })
-}
-
-fn lifetime_param(client: &Client) -> Option<i64> {
-    client
-        .access_token_lifetime
-        .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -155,7 +101,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
              signing_algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -164,7 +110,7 @@ impl Store for SqliteStore {
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
-        .bind(lifetime_param(client))
+        .bind(rows::lifetime_param(client))
         .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.created_at.0)
         .bind(client.updated_at.0)
@@ -187,7 +133,7 @@ impl Store for SqliteStore {
         .bind(id.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(fold_clients(rows)?.into_iter().next())
+        Ok(rows::clients(rows)?.into_iter().next())
     }
 
     async fn list_clients(
@@ -211,7 +157,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        fold_clients(rows)
+        rows::clients(rows)
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
@@ -222,7 +168,7 @@ impl Store for SqliteStore {
         .bind(client.name.as_str())
         .bind(client.description.as_str())
         .bind(client.scopes.to_delimited())
-        .bind(lifetime_param(client))
+        .bind(rows::lifetime_param(client))
         .bind(client.signing_algorithm.map(Algorithm::as_str))
         .bind(client.updated_at.0)
         .bind(client.id.as_str())
@@ -245,7 +191,7 @@ impl Store for SqliteStore {
         client: &ClientId,
         secret: &SecretInfo,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM clients WHERE client_id = ?")
             .bind(client.as_str())
             .fetch_optional(&mut *tx)
@@ -279,22 +225,7 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let kid: String = row.try_get("kid")?;
-                let alg: String = row.try_get("algorithm")?;
-                Ok(StoredKey {
-                    algorithm: Algorithm::from_str(&alg).map_err(|_| {
-                        StoreError::Corrupt(format!("algorithm `{alg}` of key {kid}"))
-                    })?,
-                    kid,
-                    private_key: Zeroizing::new(row.try_get("private_key")?),
-                    created_at: UnixTime(row.try_get("created_at")?),
-                    activates_at: UnixTime(row.try_get("activates_at")?),
-                    seq: row.try_get("seq")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::signing_key).collect()
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
@@ -355,17 +286,7 @@ impl Store for SqliteStore {
         .bind(hash.0.as_slice())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let id: String = row.try_get("client_id")?;
-            Ok(SecretOwner {
-                client_id: ClientId::parse(&id)
-                    .map_err(|_| StoreError::Corrupt(format!("client id {id}")))?,
-                client_name: row.try_get("name")?,
-                secret_id: SecretId::from_stored(row.try_get("secret_id")?),
-                disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::secret_owner).transpose()
     }
 
     async fn disable_secret(
@@ -387,7 +308,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_secret_use(&self, uses: &[(SecretHash, UnixTime)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (hash, at) in uses {
             sqlx::query(
                 "UPDATE client_secrets SET last_used_at = ? \
@@ -415,15 +336,7 @@ impl Store for SqliteStore {
         .bind(now.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("client_id")?,
-                    r.try_get("secret_id")?,
-                    UnixTime(r.try_get("expires_at")?),
-                ))
-            })
-            .collect()
+        rows.iter().map(rows::expired_secret).collect()
     }
 
     async fn insert_audit(&self, e: &AuditEvent) -> Result<i64, StoreError> {
@@ -458,22 +371,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let action: String = r.try_get("action")?;
-                Ok(AuditEvent {
-                    id: r.try_get("id")?,
-                    at: UnixTime(r.try_get("at")?),
-                    actor: r.try_get("actor")?,
-                    action: AuditAction::parse(&action)
-                        .ok_or_else(|| StoreError::Corrupt(format!("audit action {action}")))?,
-                    client_id: r.try_get("client_id")?,
-                    secret_id: r.try_get("secret_id")?,
-                    kid: r.try_get("kid")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::audit_event).collect()
     }
 
     async fn instance_key(
@@ -540,7 +438,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(revocation_from_row).collect()
+        rows.iter().map(rows::revocation).collect()
     }
 
     async fn live_revocations(&self, now: UnixTime) -> Result<Vec<RevocationEntry>, StoreError> {
@@ -551,7 +449,7 @@ impl Store for SqliteStore {
         .bind(now.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(revocation_from_row).collect()
+        rows.iter().map(rows::revocation).collect()
     }
 
     async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {
@@ -585,7 +483,7 @@ impl Store for SqliteStore {
         .bind(cursor)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(revocation_from_row).transpose()
+        row.as_ref().map(rows::revocation).transpose()
     }
 
     /// One node owns an SQLite file: every change goes through this process.
@@ -605,27 +503,6 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-fn revocation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RevocationEntry, StoreError> {
-    let cursor: i64 = row.try_get("cursor")?;
-    let client_id: String = row.try_get("client_id")?;
-    let jti: Option<String> = row.try_get("jti")?;
-    let exp: Option<i64> = row.try_get("exp")?;
-    let issued_before: Option<i64> = row.try_get("issued_before")?;
-    let revocation = match (jti, exp, issued_before) {
-        (Some(jti), Some(exp), _) => Revocation::Token {
-            jti,
-            client_id,
-            exp: UnixTime(exp),
-        },
-        (None, _, Some(before)) => Revocation::Client {
-            client_id,
-            issued_before: UnixTime(before),
-        },
-        _ => return Err(StoreError::Corrupt(format!("revocation {cursor}"))),
-    };
-    Ok(RevocationEntry { cursor, revocation })
 }
 
 async fn insert_secret(

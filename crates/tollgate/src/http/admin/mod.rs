@@ -72,7 +72,7 @@ pub fn router() -> Router<AppState> {
         keys::rotate,
         audit::list,
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "clients", description = "API clients"),
         (name = "secrets", description = "Client secrets: rotation without downtime, leaked secrets"),
@@ -101,6 +101,57 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Answers every operation can give, whatever it does: listed once here rather than on each.
+#[derive(Debug)]
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let common = [
+            (
+                "401",
+                "No bearer token, or one that is invalid or expired (with `WWW-Authenticate`, \
+                 RFC 6750)",
+            ),
+            ("403", "The token lacks the scope `tollgate:admin`"),
+            (
+                "500",
+                "The server failed; the body says nothing more, the cause is in the server's log",
+            ),
+            (
+                "503",
+                "The database cannot be reached right now (`database_unavailable`); retry shortly",
+            ),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in common {
+                    let problem = ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build();
+                    let response = ResponseBuilder::new()
+                        .description(description)
+                        .content("application/problem+json", problem)
+                        .build();
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert(response.into());
+                }
+            }
+        }
     }
 }
 
