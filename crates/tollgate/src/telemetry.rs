@@ -24,15 +24,12 @@ pub fn init(level: &str, format: LogFormat) -> LogBuffer {
         let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
         let buffer = LogBuffer::default();
-        let builder = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_target(false)
-            .with_ansi(ansi)
-            .with_writer(buffer.clone());
-        let installed = match format {
-            LogFormat::Text => builder.try_init(),
-            LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        }
+        let installed = tracing::subscriber::set_global_default(subscriber(
+            filter,
+            format,
+            ansi,
+            buffer.clone(),
+        ))
         .is_ok();
         RequestLog {
             buffer,
@@ -43,6 +40,25 @@ pub fn init(level: &str, format: LogFormat) -> LogBuffer {
         }
     });
     sink.buffer.clone()
+}
+
+/// The subscriber `init` installs. [`RequestLog::write`] reproduces its request lines, and
+/// its tests compare against this very subscriber.
+fn subscriber(
+    filter: EnvFilter,
+    format: LogFormat,
+    ansi: bool,
+    buffer: LogBuffer,
+) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(buffer);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
+    }
 }
 
 /// Where request lines go: the subscriber's buffer, in the subscriber's format.
@@ -315,10 +331,6 @@ mod tests {
     /// What the generic subscriber writes for the same event, timestamps cut off.
     fn from_subscriber(format: LogFormat, line: &RequestLine<'_>) -> String {
         let buffer = LogBuffer::default();
-        let builder = tracing_subscriber::fmt()
-            .with_target(false)
-            .with_ansi(false)
-            .with_writer(buffer.clone());
         let emit = || {
             let method = line.method;
             tracing::info!(
@@ -330,12 +342,8 @@ mod tests {
                 "request"
             );
         };
-        match format {
-            LogFormat::Text => tracing::subscriber::with_default(builder.finish(), emit),
-            LogFormat::Json => {
-                tracing::subscriber::with_default(builder.json().flatten_event(true).finish(), emit)
-            }
-        }
+        let filter = EnvFilter::new("info");
+        tracing::subscriber::with_default(subscriber(filter, format, false, buffer.clone()), emit);
         let bytes = std::mem::take(&mut *buffer.lock());
         String::from_utf8(bytes).unwrap()
     }
