@@ -6,7 +6,7 @@
 //! Secret last-use times are kept here too, in atomics, and written behind (see `upkeep`).
 
 use std::borrow::Borrow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -154,8 +154,8 @@ pub struct Clients(HashSet<Entry>);
 #[derive(Debug, Default)]
 pub struct ClientCache {
     clients: RwLock<Clients>,
-    /// Distinct scope sets, by their canonical form.
-    scope_sets: std::sync::Mutex<HashMap<String, Arc<ScopeSet>>>,
+    /// Distinct scope sets.
+    scope_sets: std::sync::Mutex<HashSet<Arc<ScopeSet>>>,
 }
 
 impl ClientCache {
@@ -165,9 +165,12 @@ impl ClientCache {
 
     fn intern(&self, scopes: &ScopeSet) -> Arc<ScopeSet> {
         let mut sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
-        sets.entry(scopes.to_delimited())
-            .or_insert_with(|| Arc::new(scopes.clone()))
-            .clone()
+        if let Some(set) = sets.get(scopes) {
+            return set.clone();
+        }
+        let set = Arc::new(scopes.clone());
+        sets.insert(set.clone());
+        set
     }
 
     pub fn put(&self, client: &Client) {
@@ -209,7 +212,7 @@ impl ClientCache {
         self.scope_sets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, set| Arc::strong_count(set) > 1);
+            .retain(|set| Arc::strong_count(set) > 1);
     }
 
     pub fn len(&self) -> usize {

@@ -60,7 +60,7 @@ impl fmt::Display for Scope {
 }
 
 /// A set of scopes, kept sorted so its space-delimited form is canonical.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ScopeSet(BTreeSet<Scope>);
 
 impl ScopeSet {
