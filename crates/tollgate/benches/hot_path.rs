@@ -7,12 +7,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tollgate::clock::UnixTime;
+use tollgate::domain::algorithm::Algorithm;
 use tollgate::domain::scope::ScopeSet;
 use tollgate::domain::secret::{ClientSecret, SecretHasher};
 use tollgate::domain::token::{self, TokenPolicy, TokenRequest};
 use tollgate::http::oauth::client_auth::Form;
 use tollgate::http::oauth::token::SINGLE;
-use tollgate::keys::{Algorithm, SigningKey};
+use tollgate::keys::SigningKey;
 
 fn secret_check(c: &mut Criterion) {
     let hasher = SecretHasher::new(&[7; 32]);

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tollgate::keys::{Algorithm, SigningKey};
+use tollgate::domain::algorithm::Algorithm;
+use tollgate::keys::SigningKey;
 
 /// Claims of the size a one-scope token carries.
 const CLAIMS: &[u8] = br#"{"iss":"http://127.0.0.1:8080","sub":"tgc_5f0c8e2a9b1d4c7e3a6f8b2d","aud":"http://127.0.0.1:8080","exp":1900003600,"iat":1900000000,"nbf":1900000000,"jti":"AAECAwQFBgcICQoLDA0ODw","client_id":"tgc_5f0c8e2a9b1d4c7e3a6f8b2d","scope":"reports:export"}"#;

@@ -9,14 +9,14 @@ use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
-use crate::keys::Algorithm;
 
 /// What the token endpoint needs of a client, and nothing more: with 100,000 clients in
 /// memory, every byte here counts.
@@ -156,6 +156,9 @@ pub struct ClientCache {
     clients: RwLock<Clients>,
     /// Distinct scope sets.
     scope_sets: std::sync::Mutex<HashSet<Arc<ScopeSet>>>,
+    /// Counts changes, so what is derived from the clients (discovery's `scopes_supported`)
+    /// is rebuilt only after one.
+    generation: AtomicU64,
 }
 
 impl ClientCache {
@@ -182,10 +185,17 @@ impl ClientCache {
             map.0.get(client.id.as_str()).map(|e| e.0.as_ref()),
         ));
         map.0.replace(Entry(entry));
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     pub fn remove(&self, client_id: &str) {
         self.write().0.remove(client_id);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes when the cached clients change.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Replaces every entry with `clients` (read in pages, so a large installation never
@@ -209,6 +219,7 @@ impl ClientCache {
     /// Installs a map built with `extend`, and forgets scope sets no client holds any more.
     pub fn swap(&self, fresh: Clients) {
         *self.write() = fresh;
+        self.generation.fetch_add(1, Ordering::Release);
         self.scope_sets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -225,10 +236,14 @@ impl ClientCache {
 
     /// Every scope some client holds: what discovery advertises as `scopes_supported`.
     pub fn all_scopes(&self) -> BTreeSet<String> {
-        self.read()
-            .0
+        // The distinct scope sets, not the clients: a few sets, and not the lock the token
+        // endpoint reads. A set only this cache still holds belongs to no client.
+        self.scope_sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .flat_map(|c| c.0.scopes.iter().map(|s| s.as_str().to_owned()))
+            .filter(|set| Arc::strong_count(set) > 1)
+            .flat_map(|set| set.iter().map(|s| s.as_str().to_owned()))
             .collect()
     }
 

@@ -44,11 +44,10 @@ use std::str::FromStr;
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::algorithm::Algorithm;
 use crate::domain::secret::ClientSecret;
-use crate::keys::Algorithm;
 
-pub const MIN_TOKEN_LIFETIME: u64 = 60;
-pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
+pub use crate::domain::token::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
 
 /// Environment variables with the `TOLLGATE_` prefix that are not server settings but are
 /// read by the bootstrap or the CLI; anything else with the prefix is a typo and is refused.
@@ -113,7 +112,7 @@ pub struct Config {
 
 /// 32 bytes of key-encryption key.
 #[derive(Clone)]
-pub struct KekMaterial(pub zeroize::Zeroizing<[u8; crate::sealing::KEK_LEN]>);
+pub struct KekMaterial(pub zeroize::Zeroizing<[u8; crate::keys::sealing::KEK_LEN]>);
 
 impl fmt::Debug for KekMaterial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,7 +130,7 @@ impl KekMaterial {
                 .decode(text.trim())
                 .map_err(|_| "is not base64 (create one with `openssl rand -base64 32`)")?,
         );
-        let mut key = zeroize::Zeroizing::new([0u8; crate::sealing::KEK_LEN]);
+        let mut key = zeroize::Zeroizing::new([0u8; crate::keys::sealing::KEK_LEN]);
         if bytes.len() != key.len() {
             return Err(format!(
                 "must be 32 bytes, base64-encoded; this is {} bytes",

@@ -7,15 +7,12 @@
 pub mod cache;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod domain;
-pub mod freshness;
 pub mod http;
-pub mod keyring;
 pub mod keys;
-pub mod sealing;
 pub mod service;
 pub mod startup;
 pub mod store;
-pub mod sync;
 pub mod telemetry;

@@ -12,8 +12,8 @@ use crate::clock::{Clock, Rng, SystemClock, SystemRng, random_bytes};
 use crate::config::{Config, DatabaseUrl, Issuer, KekMaterial};
 use crate::domain::token::TokenPolicy;
 use crate::http::{self, AppState};
-use crate::keyring::RotationPolicy;
-use crate::sealing::Kek;
+use crate::keys::Kek;
+use crate::keys::RotationPolicy;
 use crate::service::{Bootstrapped, Settings, StartError, Tollgate};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
@@ -123,9 +123,7 @@ impl Application {
         tollgate.freshness().set_grace(config.database_outage_grace);
         Ok(Application {
             listener,
-            state: AppState {
-                tollgate: Arc::new(tollgate),
-            },
+            state: AppState::new(Arc::new(tollgate)),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
             bootstrapped,
@@ -154,7 +152,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let router = http::router(self.state.clone());
         let follower = match self.store.subscribe().await {
-            Ok(Some(feed)) => Some(crate::sync::spawn(
+            Ok(Some(feed)) => Some(crate::cluster::follow::spawn(
                 self.state.tollgate.clone(),
                 feed,
                 self.cache_refresh_interval,
@@ -175,7 +173,7 @@ impl Application {
         let serve = axum::serve(self.listener, router).with_graceful_shutdown(signal);
         let serve = tokio::spawn(async move { serve.await });
         let outcome = tokio::select! {
-            r = serve => r.unwrap_or(Ok(())),
+            r = serve => served(r),
             () = async {
                 if stopping_rx.await.is_ok() {
                     tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -197,6 +195,18 @@ impl Application {
         }
         self.store.close().await;
         outcome
+    }
+}
+
+/// What the serve task's end means for the process: a panic in it is a failure, not a clean
+/// stop, so the process exits non-zero and a supervisor restarts it.
+fn served(joined: Result<std::io::Result<()>, tokio::task::JoinError>) -> std::io::Result<()> {
+    match joined {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(std::io::Error::other("the HTTP server task panicked")),
+        Err(e) => Err(std::io::Error::other(format!(
+            "the HTTP server task ended unexpectedly: {e}"
+        ))),
     }
 }
 
@@ -281,7 +291,7 @@ async fn resolve_kek(config: &Config, store: &dyn Store, rng: &dyn Rng) -> Resul
             path.display()
         )));
     }
-    let material = zeroize::Zeroizing::new(random_bytes::<{ crate::sealing::KEK_LEN }>(rng));
+    let material = zeroize::Zeroizing::new(random_bytes::<{ crate::keys::sealing::KEK_LEN }>(rng));
     use base64::Engine;
     let text = zeroize::Zeroizing::new(format!(
         "{}\n",
@@ -355,4 +365,24 @@ fn create_private_dir(path: &std::path::Path) -> Result<(), BuildError> {
         builder.mode(0o700);
     }
     builder.create(path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_server_task_is_a_failure() {
+        let panicked = tokio::spawn(async {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            Ok(())
+        })
+        .await;
+        let err = served(panicked).expect_err("a panic is not a clean stop");
+        assert!(err.to_string().contains("panicked"), "{err}");
+        let clean = tokio::spawn(async { Ok(()) }).await;
+        assert!(served(clean).is_ok());
+    }
 }

@@ -1,16 +1,11 @@
-//! Logging: the subscriber, and one log line per request with method, path, status, latency
-//! and client id. Never headers, query strings, bodies, secrets or tokens.
+//! Logging: the subscriber, its buffer, and the request line written straight into it in the
+//! subscriber's own format (the request log middleware is `http::log`).
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::http::{InternalError, LoggedClient};
 
 /// Installs the global subscriber. Log lines are appended to an in-memory buffer and written
 /// to stdout in batches — by [`LogBuffer::flush`] every [`LOG_FLUSH_EVERY`], or at once when the
@@ -142,62 +137,16 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
     }
 }
 
-/// Where an extractor deep in the stack records which client the request authenticated as.
-#[derive(Clone, Debug, Default)]
-pub struct ClientSlot(Arc<OnceLock<String>>);
-
-impl ClientSlot {
-    pub fn set(&self, client_id: &str) {
-        let _ = self.0.set(client_id.to_owned());
-    }
-}
-
-pub async fn log_request(mut request: Request, next: Next) -> Response {
-    #[allow(clippy::disallowed_methods)] // Latency is measured, not a domain time.
-    let start = Instant::now();
-    let method = request.method().clone();
-    // The path only: a query string is not ours to log. Cloning the URI shares its bytes.
-    let uri = request.uri().clone();
-    let slot = ClientSlot::default();
-    request.extensions_mut().insert(slot.clone());
-    let response = next.run(request).await;
-    let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let status = response.status().as_u16();
-    let client_id = response
-        .extensions()
-        .get::<LoggedClient>()
-        .map(|c| c.0.as_str())
-        .or_else(|| slot.0.get().map(String::as_str))
-        .unwrap_or("-");
-    // A client id is not a secret, but an unauthenticated caller chooses it: cap its length
-    // so nobody can flood the log through it.
-    let client_id = first_chars(client_id, 128);
-    let path = uri.path();
-    match response.extensions().get::<InternalError>() {
-        Some(InternalError(cause)) => tracing::error!(
-            %method, path, status, latency_us, client_id, cause, "request failed"
-        ),
-        None => {
-            if tracing::enabled!(tracing::Level::INFO) {
-                let line = RequestLine {
-                    method: method.as_str(),
-                    path,
-                    status,
-                    latency_us,
-                    client_id,
-                };
-                match REQUEST_LOG.get() {
-                    Some(sink) if sink.direct => sink.write(&line, wall_clock()),
-                    _ => tracing::info!(%method, path, status, latency_us, client_id, "request"),
-                }
-            }
+/// Writes one request's log line, in the subscriber's format, when the subscriber is
+/// Tollgate's own; `false` when it is not (the caller then logs an ordinary event).
+pub fn write_request_line(line: &RequestLine<'_>) -> bool {
+    match REQUEST_LOG.get() {
+        Some(sink) if sink.direct => {
+            sink.write(line, wall_clock());
+            true
         }
+        _ => false,
     }
-    response
-}
-
-fn first_chars(s: &str, n: usize) -> &str {
-    s.char_indices().nth(n).map_or(s, |(at, _)| &s[..at])
 }
 
 #[allow(clippy::disallowed_methods)] // The log's timestamp is the wall clock.
@@ -207,12 +156,12 @@ fn wall_clock() -> std::time::SystemTime {
 
 /// One request's log line.
 #[derive(Debug)]
-struct RequestLine<'a> {
-    method: &'a str,
-    path: &'a str,
-    status: u16,
-    latency_us: u64,
-    client_id: &'a str,
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub latency_us: u64,
+    pub client_id: &'a str,
 }
 
 impl RequestLog {
@@ -447,12 +396,5 @@ mod tests {
             out,
             "2026-11-22T23:59:59.000000Z 2026-11-23T00:00:00.000001Z"
         );
-    }
-
-    #[test]
-    fn client_ids_are_cut_at_a_character_boundary() {
-        assert_eq!(first_chars("abc", 128), "abc");
-        assert_eq!(first_chars("ééé", 2), "éé");
-        assert_eq!(first_chars(&"x".repeat(500), 128).len(), 128);
     }
 }

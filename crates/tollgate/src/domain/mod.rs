@@ -1,5 +1,6 @@
 //! The domain: clients, scopes, secrets and access tokens. Nothing here knows of HTTP.
 
+pub mod algorithm;
 pub mod audit;
 pub mod client;
 pub mod revocation;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::clock::UnixTime;
-use crate::config::MAX_TOKEN_LIFETIME;
+use crate::domain::token::MAX_TOKEN_LIFETIME;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Revocation {

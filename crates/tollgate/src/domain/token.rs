@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::scope::ScopeSet;
 use crate::clock::UnixTime;
 
+/// Shortest access-token lifetime, in seconds: any shorter and clients would spend more time
+/// fetching tokens than using them.
+pub const MIN_TOKEN_LIFETIME: u64 = 60;
+/// Longest access-token lifetime, in seconds. Revocations, retired keys and the revocation
+/// feed are kept this long, since no token outlives it.
+pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
+
 /// The `aud` claim: one audience as a string, several as an array (RFC 7519 §4.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod health;
+pub mod log;
 pub mod oauth;
 
 use std::sync::Arc;
@@ -14,19 +15,25 @@ use crate::service::Tollgate;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub tollgate: Arc<Tollgate>,
+    /// Discovery and JWKS bodies, rebuilt when what they show changes.
+    pub documents: Arc<oauth::metadata::Documents>,
 }
 
-/// The client a request authenticated as (or claimed to be), for the request log.
-#[derive(Clone, Debug)]
-pub struct LoggedClient(pub String);
+impl AppState {
+    pub fn new(tollgate: Arc<Tollgate>) -> AppState {
+        AppState {
+            tollgate,
+            documents: Arc::default(),
+        }
+    }
+}
 
-/// The cause of a 5xx, carried to the request log; the response body never holds it.
-#[derive(Clone, Debug)]
-pub struct InternalError(pub String);
+pub use log::{ClientSlot, InternalError};
 
 pub fn router(state: AppState) -> Router {
     let issuer_path = state.tollgate.policy().issuer_path();
-    let mut router = Router::new()
+    // The endpoints a client calls with its credentials; every answer is `no-store`.
+    let client_endpoints = Router::new()
         .route(
             oauth::TOKEN_PATH,
             post(oauth::token::token).fallback(oauth::token::method_not_allowed),
@@ -37,9 +44,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             oauth::REVOCATION_PATH,
-            post(oauth::introspect::revoke).fallback(oauth::token::method_not_allowed),
+            post(oauth::revoke::revoke).fallback(oauth::token::method_not_allowed),
         )
-        .route(oauth::REVOCATION_LIST_PATH, get(oauth::revocations::feed))
+        .route(
+            oauth::REVOCATION_LIST_PATH,
+            get(oauth::revocation_feed::feed),
+        )
+        .layer(axum::middleware::map_response(oauth::no_store));
+    let mut router = Router::new()
+        .merge(client_endpoints)
         .route(oauth::JWKS_PATH, get(oauth::metadata::jwks))
         .route("/.well-known/jwks.json", get(oauth::metadata::jwks))
         .route(
@@ -69,5 +82,5 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin/v1", admin::router())
         .fallback(admin::problem::not_found)
         .with_state(state)
-        .layer(axum::middleware::from_fn(crate::telemetry::log_request))
+        .layer(axum::middleware::from_fn(log::log_request))
 }

@@ -59,14 +59,17 @@ impl Tollgate {
     }
 
     /// A client may only ask for an algorithm the server signs with.
-    fn check_algorithm(&self, alg: Option<crate::keys::Algorithm>) -> Result<(), ClientError> {
+    fn check_algorithm(
+        &self,
+        alg: Option<crate::domain::algorithm::Algorithm>,
+    ) -> Result<(), ClientError> {
         match alg {
-            Some(a) if !self.keyring.algorithms().contains(&a) => {
+            Some(a) if !self.keys.algorithms().contains(&a) => {
                 Err(ClientError::Validation(vec![FieldError::new(
                     "signing_algorithm",
                     format!(
                         "{a} is not active on this server (active: {})",
-                        self.keyring
+                        self.keys
                             .algorithms()
                             .iter()
                             .map(|a| a.as_str())

@@ -3,11 +3,14 @@
 //!
 //! - `tokens`: client authentication, issuing, validating, introspecting and revoking tokens
 //! - `clients`: the administrator's operations on clients and secrets, and the bootstrap
+//! - `keys`: signing-key rotation, on schedule or asked for by an administrator, and its audit
 //! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
-//! - `sync`: following the changes other nodes make to a shared database (PostgreSQL)
+//! - `follow`: applying the changes other nodes make to a shared database (PostgreSQL), for
+//!   the loop in [`crate::cluster`]
 
 mod clients;
-mod sync;
+mod follow;
+mod keys;
 mod tokens;
 mod upkeep;
 
@@ -19,16 +22,16 @@ pub use clients::{Bootstrapped, LeakReport};
 
 use crate::cache::ClientCache;
 use crate::clock::{Clock, Rng, UnixTime, random_bytes};
+use crate::cluster::Freshness;
+use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::FieldError;
 use crate::domain::revocation::RevocationIndex;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::{ClientSecret, SecretHash, SecretHasher};
 use crate::domain::token::{GrantError, TokenPolicy};
-use crate::freshness::Freshness;
-use crate::keyring::{Keyring, KeyringError, RotationPolicy, open_or_upgrade};
-use crate::keys::{Algorithm, KeyError, KeyRing};
-use crate::sealing::Kek;
+use crate::keys::sealing::open_or_upgrade;
+use crate::keys::{Kek, KeyError, KeyLifecycle, KeyLifecycleError, RotationPolicy, SigningKeys};
 use crate::store::{Store, StoreError};
 
 pub const BOOTSTRAP_CLIENT_NAME: &str = "tollgate-admin";
@@ -114,7 +117,7 @@ pub enum ClientError {
     #[error("no client holds this secret")]
     UnknownSecret,
     #[error(transparent)]
-    Keys(#[from] KeyringError),
+    Keys(#[from] KeyLifecycleError),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -135,9 +138,9 @@ pub enum StartError {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
-    Keys(#[from] KeyringError),
+    Keys(#[from] KeyLifecycleError),
     #[error("the secret-hashing key cannot be decrypted: {0}")]
-    HashKey(crate::sealing::SealError),
+    HashKey(crate::keys::SealError),
     #[error("bootstrap: {0}")]
     Bootstrap(String),
 }
@@ -160,7 +163,7 @@ pub struct Tollgate {
     store: Arc<dyn Store>,
     cache: ClientCache,
     hasher: SecretHasher,
-    keyring: Keyring,
+    keys: KeyLifecycle,
     policy: TokenPolicy,
     max_secrets: usize,
     clock: Arc<dyn Clock>,
@@ -205,7 +208,7 @@ impl Tollgate {
             tracing::info!(kek = kek.id(), "re-encrypted the secret-hashing key");
         }
         let hasher = SecretHasher::new(&hash_key);
-        let keyring = Keyring::start(
+        let keys = KeyLifecycle::start(
             store.clone(),
             kek,
             previous_kek,
@@ -226,7 +229,7 @@ impl Tollgate {
             store,
             cache,
             hasher,
-            keyring,
+            keys,
             policy,
             max_secrets: max_secrets_per_client,
             clock,
@@ -242,12 +245,22 @@ impl Tollgate {
         self.clock.now()
     }
 
+    /// Whether the caches are known to follow the database (see [`Freshness`]).
+    pub fn freshness(&self) -> &Freshness {
+        &self.freshness
+    }
+
     pub fn policy(&self) -> &TokenPolicy {
         &self.policy
     }
 
-    pub fn keys(&self) -> Arc<KeyRing> {
-        self.keyring.ring()
+    pub fn keys(&self) -> Arc<SigningKeys> {
+        self.keys.signing_keys()
+    }
+
+    /// Changes whenever a client is created, changed or deleted.
+    pub fn clients_generation(&self) -> u64 {
+        self.cache.generation()
     }
 
     pub fn scopes_in_use(&self) -> Vec<String> {

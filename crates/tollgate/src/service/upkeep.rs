@@ -4,8 +4,6 @@
 use super::Tollgate;
 use crate::clock::UnixTime;
 use crate::domain::audit::{AuditAction, AuditEvent, SYSTEM_ACTOR};
-use crate::keyring::{KeyEvent, KeyStatus, KeyringError};
-use crate::keys::Algorithm;
 use crate::store::StoreError;
 
 impl Tollgate {
@@ -35,63 +33,6 @@ impl Tollgate {
             .await;
         }
         Ok(expired.len())
-    }
-
-    /// Rotates signing keys that are due and removes expired ones.
-    pub async fn rotate_keys_if_due(&self, now: UnixTime) -> Result<(), KeyringError> {
-        let events = self.keyring.tick(now).await?;
-        self.audit_key_events(&events, SYSTEM_ACTOR, now).await;
-        Ok(())
-    }
-
-    /// Rotation asked for by an administrator.
-    pub async fn rotate_key(
-        &self,
-        actor: &str,
-        alg: Algorithm,
-        immediate: bool,
-        now: UnixTime,
-    ) -> Result<KeyStatus, KeyringError> {
-        let status = self.keyring.rotate(alg, immediate, now).await?;
-        self.audit(
-            AuditEvent::new(now, actor, AuditAction::KeyRotated)
-                .kid(&status.kid)
-                .detail(format!(
-                    "{alg}, {} at {}",
-                    if immediate {
-                        "signing"
-                    } else {
-                        "announced; signs"
-                    },
-                    status.activates_at
-                )),
-        )
-        .await;
-        Ok(status)
-    }
-
-    pub async fn key_statuses(&self, now: UnixTime) -> Result<Vec<KeyStatus>, KeyringError> {
-        self.keyring.statuses(now).await
-    }
-
-    async fn audit_key_events(&self, events: &[KeyEvent], actor: &str, now: UnixTime) {
-        for e in events {
-            let event = match e {
-                KeyEvent::Generated {
-                    kid,
-                    algorithm,
-                    activates_at,
-                } => AuditEvent::new(now, actor, AuditAction::KeyGenerated)
-                    .kid(kid)
-                    .detail(format!("{algorithm}, signs from {activates_at}")),
-                KeyEvent::Removed { kid, algorithm } => {
-                    AuditEvent::new(now, actor, AuditAction::KeyRemoved)
-                        .kid(kid)
-                        .detail(format!("{algorithm}, every token it signed has expired"))
-                }
-            };
-            self.audit(event).await;
-        }
     }
 
     /// Everything periodic, in one pass; errors are logged and retried next time.

@@ -1,7 +1,6 @@
 //! Storage behind one trait, with one implementation per database. Domain code sees only
 //! [`Store`].
 
-mod cluster;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -11,16 +10,16 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
-pub use cluster::{Change, ChangeFeed, ClusterLock, NoLock};
+pub use crate::cluster::{Change, ChangeFeed, ClusterLock, NoLock};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::secret::SecretHash;
-use crate::keys::Algorithm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

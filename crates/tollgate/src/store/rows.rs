@@ -8,12 +8,12 @@ use zeroize::Zeroizing;
 
 use super::{SecretOwner, StoreError, StoredKey};
 use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
-use crate::keys::Algorithm;
 
 /// The columns a client query selects, joined with its secrets (`c` and `s`).
 pub const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \

@@ -14,11 +14,11 @@ use super::{
     ChangeFeed, ClusterLock, ListCursor, NoLock, SecretOwner, Store, StoreError, StoredKey,
 };
 use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::secret::SecretHash;
-use crate::keys::Algorithm;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -7,8 +7,8 @@ use axum::http::{StatusCode, header};
 use super::problem::Problem;
 use crate::domain::scope::ADMIN_SCOPE;
 use crate::http::AppState;
+use crate::http::ClientSlot;
 use crate::service::BearerError;
-use crate::telemetry::ClientSlot;
 
 const REALM: &str = "tollgate-admin";
 
@@ -43,9 +43,7 @@ impl FromRequestParts<AppState> for Admin {
         let now = state.tollgate.now();
         match state.tollgate.authorize_bearer(token, ADMIN_SCOPE, now) {
             Ok(claims) => {
-                if let Some(slot) = parts.extensions.get::<ClientSlot>() {
-                    slot.set(&claims.client_id);
-                }
+                ClientSlot::record(&parts.extensions, &claims.client_id);
                 Ok(Admin {
                     client_id: claims.client_id,
                 })

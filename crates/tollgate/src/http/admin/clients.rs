@@ -18,6 +18,7 @@ use super::export;
 use super::json::{double_option, json_content_type, json_problem, query_problem};
 use super::problem::Problem;
 use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
 use crate::domain::client::{
     Client, ClientId, ClientName, ClientPatch, Description, FieldError, NewClient, SecretId,
     SecretInfo, parse_scopes, parse_token_lifetime,
@@ -25,7 +26,6 @@ use crate::domain::client::{
 use crate::domain::secret::ClientSecret;
 use crate::http::AppState;
 use crate::http::oauth::TOKEN_PATH;
-use crate::keys::Algorithm;
 use crate::store::ListCursor;
 
 pub const DEFAULT_PAGE: u32 = 50;

@@ -13,9 +13,9 @@ use super::auth::Admin;
 use super::json::json_problem;
 use super::problem::Problem;
 use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
 use crate::http::AppState;
-use crate::keyring::KeyStatus;
-use crate::keys::Algorithm;
+use crate::keys::KeyStatus;
 
 /// A signing key, public facts only.
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::domain::client::FieldError;
 use crate::http::InternalError;
-use crate::keyring::KeyringError;
+use crate::keys::KeyLifecycleError;
 use crate::service::ClientError;
 
 /// An `application/problem+json` body (RFC 9457).
@@ -134,7 +134,7 @@ impl From<ClientError> for Problem {
                 "secret_not_found",
                 "no client holds this secret (it may have been removed already)",
             ),
-            ClientError::Keys(KeyringError::InactiveAlgorithm(a)) => Problem::new(
+            ClientError::Keys(KeyLifecycleError::InactiveAlgorithm(a)) => Problem::new(
                 StatusCode::BAD_REQUEST,
                 "inactive_algorithm",
                 format!(
@@ -142,17 +142,17 @@ impl From<ClientError> for Problem {
                      extra_signing_algorithms first"
                 ),
             ),
-            ClientError::Keys(e @ KeyringError::AlreadyAnnounced { .. }) => Problem::new(
+            ClientError::Keys(e @ KeyLifecycleError::AlreadyAnnounced { .. }) => Problem::new(
                 StatusCode::CONFLICT,
                 "key_already_announced",
                 format!("{e}; use `immediate` to replace the current key at once"),
             ),
-            ClientError::Keys(e @ KeyringError::Busy) => Problem::new(
+            ClientError::Keys(e @ KeyLifecycleError::Busy) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "rotation_in_progress",
                 format!("{e}"),
             ),
-            ClientError::Keys(KeyringError::Store(e)) if e.is_unavailable() => {
+            ClientError::Keys(KeyLifecycleError::Store(e)) if e.is_unavailable() => {
                 Problem::unavailable(e)
             }
             ClientError::Keys(e) => Problem::internal(e),

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 
-use super::error::{OAuthError, OAuthErrorCode};
+use super::error::OAuthError;
 use crate::domain::secret::ClientSecret;
 use crate::service::Credentials;
 
@@ -22,10 +22,21 @@ const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// A parsed form body.
-#[derive(Debug, Default)]
+/// A parsed form body. It may hold a `client_secret`, so its `Debug` shows parameter names
+/// only.
+#[derive(Default)]
 pub struct Form {
     params: HashMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Form")
+            .field("parameters", &names)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Form {
@@ -105,19 +116,6 @@ pub enum AuthMethod {
     Basic,
     /// `client_secret_post`
     Post,
-}
-
-impl AuthMethod {
-    /// RFC 6749 §5.2 mandates 401 + challenge only when the Authorization header was used; a
-    /// failed body authentication is a plain 400, which client libraries report as the OAuth
-    /// error it is rather than as an HTTP challenge.
-    pub fn shape(self, e: OAuthError) -> OAuthError {
-        if e.code == OAuthErrorCode::InvalidClient && self == AuthMethod::Post {
-            e.with_status(StatusCode::BAD_REQUEST)
-        } else {
-            e
-        }
-    }
 }
 
 /// The client's credentials from the Authorization header or, failing that, the form body.
@@ -203,8 +201,11 @@ fn form_decode(s: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                // Two hex digits exactly: `from_str_radix` alone would take a sign (`%+f`).
+                let hex = bytes.get(i + 1..i + 3)?;
+                let digit = |b: u8| char::from(b).to_digit(16);
+                let (hi, lo) = (digit(hex[0])?, digit(hex[1])?);
+                out.push(u8::try_from(hi * 16 + lo).ok()?);
                 i += 2;
             }
             b => out.push(b),
@@ -219,6 +220,7 @@ mod tests {
     use base64::engine::general_purpose;
 
     use super::*;
+    use crate::http::oauth::error::OAuthErrorCode;
 
     fn basic(raw: &str) -> HeaderValue {
         HeaderValue::from_str(&format!("Basic {}", general_purpose::STANDARD.encode(raw))).unwrap()
@@ -234,6 +236,14 @@ mod tests {
         assert_eq!(parse_basic(&basic("nocolon")), None);
         assert_eq!(parse_basic(&basic(":secret")), None);
         assert_eq!(parse_basic(&basic("id:%zz")), None);
+        // A sign is not a hex digit, though `u8::from_str_radix("+f", 16)` takes it.
+        assert_eq!(parse_basic(&basic("id:%+f")), None);
+        assert_eq!(parse_basic(&basic("id:%-1")), None);
+        assert_eq!(parse_basic(&basic("id:%4")), None);
+        assert_eq!(
+            parse_basic(&basic("id:%4A")),
+            Some(("id".into(), "J".into()))
+        );
         assert_eq!(parse_basic(&HeaderValue::from_static("Bearer abc")), None);
         assert_eq!(parse_basic(&HeaderValue::from_static("Basic !!!")), None);
         let unpadded = general_purpose::STANDARD_NO_PAD.encode("id:s");
@@ -257,5 +267,13 @@ mod tests {
         );
         let (c, m) = credentials(&none, Some("id"), Some("s")).unwrap();
         assert_eq!((c.client_id.as_str(), m), ("id", AuthMethod::Post));
+    }
+
+    #[test]
+    fn a_form_does_not_show_its_values() {
+        let form = Form::parse(b"client_id=me&client_secret=tgs_hunter2", &[]).unwrap();
+        let shown = format!("{form:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("client_secret"), "{shown}");
     }
 }

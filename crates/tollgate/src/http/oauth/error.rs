@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::client_auth::AuthMethod;
 use crate::domain::scope::INTROSPECT_SCOPE;
 use crate::domain::token::GrantError;
 use crate::http::InternalError;
@@ -42,26 +43,31 @@ impl OAuthErrorCode {
     }
 }
 
+/// An error answer of an OAuth endpoint. Its HTTP status is decided in one place,
+/// [`OAuthError::status`], from the error and how the client authenticated.
 #[derive(Debug)]
 pub struct OAuthError {
     pub code: OAuthErrorCode,
     /// Human-readable; RFC 6749 §5.2 limits it to %x20-21 / %x23-5B / %x5D-7E, which
     /// [`OAuthError::new`] enforces.
     pub description: Cow<'static, str>,
-    pub status: StatusCode,
+    /// How the client authenticated, once known: it decides the status of `invalid_client`.
+    method: Option<AuthMethod>,
+    refusal: Option<Refusal>,
     internal: Option<String>,
+}
+
+/// Refusals whose status the error code alone does not tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// The client authenticated but may not use this endpoint.
+    Forbidden,
+    /// The endpoint takes another HTTP method.
+    MethodNotAllowed,
 }
 
 impl OAuthError {
     pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> OAuthError {
-        let status = match code {
-            // RFC 6749 §5.2 allows 401 for every invalid_client; HTTP requires a challenge
-            // with it, which `into_response` adds.
-            OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        };
         let description: Cow<'static, str> = description.into();
         let clean = description
             .chars()
@@ -82,9 +88,42 @@ impl OAuthError {
         OAuthError {
             code,
             description,
-            status,
+            method: None,
+            refusal: None,
             internal: None,
         }
+    }
+
+    /// The HTTP status of this answer.
+    pub fn status(&self) -> StatusCode {
+        match (self.refusal, self.code) {
+            (Some(Refusal::Forbidden), _) => StatusCode::FORBIDDEN,
+            (Some(Refusal::MethodNotAllowed), _) => StatusCode::METHOD_NOT_ALLOWED,
+            // RFC 6749 §5.2 mandates 401 + challenge only when the Authorization header was
+            // used (or none was given); a failed body authentication is a plain 400, which
+            // client libraries report as the OAuth error it is rather than as an HTTP
+            // challenge.
+            (None, OAuthErrorCode::InvalidClient) if self.method == Some(AuthMethod::Post) => {
+                StatusCode::BAD_REQUEST
+            }
+            (None, OAuthErrorCode::InvalidClient) => StatusCode::UNAUTHORIZED,
+            (None, OAuthErrorCode::ServerError) => StatusCode::INTERNAL_SERVER_ERROR,
+            (None, OAuthErrorCode::TemporarilyUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            (None, _) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Records how the client authenticated (see [`OAuthError::status`]).
+    pub fn by(mut self, method: AuthMethod) -> OAuthError {
+        self.method = Some(method);
+        self
+    }
+
+    /// Every method but POST on the POST-only OAuth endpoints.
+    pub fn method_not_allowed() -> OAuthError {
+        let mut e = OAuthError::invalid_request("this endpoint accepts POST requests only");
+        e.refusal = Some(Refusal::MethodNotAllowed);
+        e
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> OAuthError {
@@ -96,11 +135,6 @@ impl OAuthError {
             OAuthErrorCode::InvalidClient,
             "client authentication failed (unknown client, wrong secret, or no credentials)",
         )
-    }
-
-    pub fn with_status(mut self, status: StatusCode) -> OAuthError {
-        self.status = status;
-        self
     }
 
     /// The database is away (or this node lost track of it for longer than its outage grace).
@@ -150,13 +184,16 @@ impl From<CallerError> for OAuthError {
     fn from(e: CallerError) -> OAuthError {
         match e {
             CallerError::InvalidClient => OAuthError::invalid_client(),
-            CallerError::NotAllowed => OAuthError::new(
-                OAuthErrorCode::UnauthorizedClient,
-                format!(
-                    "this endpoint is for clients with the scope {INTROSPECT_SCOPE} (or tollgate:admin)"
-                ),
-            )
-            .with_status(StatusCode::FORBIDDEN),
+            CallerError::NotAllowed => {
+                let mut e = OAuthError::new(
+                    OAuthErrorCode::UnauthorizedClient,
+                    format!(
+                        "this endpoint is for clients with the scope {INTROSPECT_SCOPE} (or tollgate:admin)"
+                    ),
+                );
+                e.refusal = Some(Refusal::Forbidden);
+                e
+            }
             // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
             CallerError::NotOwner => OAuthError::new(
                 OAuthErrorCode::UnauthorizedClient,
@@ -177,15 +214,17 @@ impl IntoResponse for OAuthError {
             "error": self.code.as_str(),
             "error_description": self.description,
         });
-        let mut response = (self.status, Json(body)).into_response();
+        let status = self.status();
+        let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"tollgate\", charset=\"UTF-8\""),
             );
+        }
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
         if let Some(cause) = self.internal {
             response.extensions_mut().insert(InternalError(cause));
@@ -207,15 +246,31 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(
-            OAuthError::invalid_client().status,
+            OAuthError::invalid_client().status(),
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            OAuthError::new(OAuthErrorCode::InvalidScope, "x").status,
+            OAuthError::invalid_client().by(AuthMethod::Basic).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            OAuthError::invalid_client().by(AuthMethod::Post).status(),
             StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            OAuthError::new(OAuthErrorCode::InvalidScope, "x").status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            OAuthError::from(CallerError::NotAllowed)
+                .by(AuthMethod::Post)
+                .status(),
+            StatusCode::FORBIDDEN
         );
         let r = OAuthError::invalid_client().into_response();
         assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
-        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        let r = OAuthError::method_not_allowed().into_response();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "POST");
     }
 }

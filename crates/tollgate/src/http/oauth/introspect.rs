@@ -1,19 +1,14 @@
-//! Token introspection (RFC 7662) and revocation (RFC 7009): parse, call the service, map.
+//! Token introspection (RFC 7662): parse, call the service, map.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::client_auth::{AuthMethod, Form, client_credentials};
 use super::error::OAuthError;
+use super::extract::{ClientForm, FormEndpoint};
 use crate::domain::token::{AccessTokenClaims, Audience};
-use crate::http::{AppState, LoggedClient};
-use crate::service::Credentials;
-
-const SINGLE: &[&str] = &["token", "token_type_hint", "client_id", "client_secret"];
+use crate::http::AppState;
 
 /// RFC 7662 §2.2. An inactive token gets `{"active": false}` and nothing else.
 #[derive(Serialize)]
@@ -56,60 +51,30 @@ impl<'a> From<&'a AccessTokenClaims> for ActiveToken<'a> {
     }
 }
 
-fn no_store(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    r
-}
-
-/// The caller's credentials and the `token` parameter, shared by introspection and
-/// revocation. `token_type_hint` is only a hint (RFC 7009 §2.1, RFC 7662 §2.1): every token
+/// The form of introspection and revocation: the caller's credentials and the `token`
+/// parameter. `token_type_hint` is only a hint (RFC 7009 §2.1, RFC 7662 §2.1): every token
 /// here is an access token.
-async fn token_form(
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(Credentials, AuthMethod, String), OAuthError> {
-    let form = Form::read(headers, body, SINGLE).await?;
-    let (caller, method) = client_credentials(headers, &form)?;
-    let token = form.required("token")?.to_owned();
-    Ok((caller, method, token))
+#[derive(Debug)]
+pub struct TokenForm;
+
+impl FormEndpoint for TokenForm {
+    const SINGLE: &'static [&'static str] =
+        &["token", "token_type_hint", "client_id", "client_secret"];
 }
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    request: ClientForm<TokenForm>,
+) -> Result<Response, OAuthError> {
     let now = state.tollgate.now();
-    let (caller, method, token) = match token_form(&headers, body).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let mut response = match state.tollgate.introspect(&caller, &token, now) {
-        Ok(claims) => no_store(
-            Json(Introspection {
-                active: claims.is_some(),
-                token: claims.as_ref().map(ActiveToken::from),
-            })
-            .into_response(),
-        ),
-        Err(e) => method.shape(OAuthError::from(e)).into_response(),
-    };
-    response
-        .extensions_mut()
-        .insert(LoggedClient(caller.client_id));
-    response
-}
-
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let now = state.tollgate.now();
-    let (caller, method, token) = match token_form(&headers, body).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let mut response = match state.tollgate.revoke(&caller, &token, now).await {
-        Ok(()) => no_store(axum::http::StatusCode::OK.into_response()),
-        Err(e) => method.shape(OAuthError::from(e)).into_response(),
-    };
-    response
-        .extensions_mut()
-        .insert(LoggedClient(caller.client_id));
-    response
+    let token = request.form.required("token")?;
+    let claims = state
+        .tollgate
+        .introspect(&request.credentials, token, now)
+        .map_err(|e| OAuthError::from(e).by(request.method))?;
+    Ok(Json(Introspection {
+        active: claims.is_some(),
+        token: claims.as_ref().map(ActiveToken::from),
+    })
+    .into_response())
 }

@@ -1,6 +1,8 @@
 //! Authorization server metadata (RFC 8414) and the JWK Set (RFC 7517).
 
-use axum::Json;
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,14 +12,62 @@ use serde_json::{Value, json};
 
 use super::{INTROSPECTION_PATH, JWKS_PATH, REVOCATION_LIST_PATH, REVOCATION_PATH, TOKEN_PATH};
 use crate::http::AppState;
+use crate::keys::SigningKeys;
 
 /// How long clients may cache the JWKS. New signing keys are published before they sign,
 /// for longer than this, so a cached copy always holds the key of a fresh token.
 pub const JWKS_MAX_AGE: u32 = 300;
 
-pub fn document(state: &AppState) -> Value {
+/// The discovery document and the JWK Set, built once for each change of what they show and
+/// served as bytes: anonymous requests walk no client and format no key.
+#[derive(Debug, Default)]
+pub struct Documents {
+    discovery: RwLock<Option<Built<u64>>>,
+    jwks: RwLock<Option<Built<()>>>,
+}
+
+/// A body, with what it was built from.
+#[derive(Debug)]
+struct Built<G> {
+    /// The cache generation of the clients it shows (`()` where they play no part).
+    clients: G,
+    keys: Arc<SigningKeys>,
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+impl<G: Copy + PartialEq> Built<G> {
+    /// The body built from `clients` and `keys`, building it if they changed.
+    fn get_or_build(
+        slot: &RwLock<Option<Built<G>>>,
+        clients: G,
+        keys: Arc<SigningKeys>,
+        build: impl FnOnce(&SigningKeys) -> String,
+    ) -> (Bytes, HeaderValue) {
+        let fresh = |b: &Built<G>| b.clients == clients && Arc::ptr_eq(&b.keys, &keys);
+        if let Some(b) = slot.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && fresh(b)
+        {
+            return (b.body.clone(), b.etag.clone());
+        }
+        let body = build(&keys);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
+        let etag = format!("\"{}\"", B64.encode(&digest.as_ref()[..16]));
+        // base64url and quotes only: always a valid header value.
+        let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+        let body = Bytes::from(body);
+        *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(Built {
+            clients,
+            keys,
+            body: body.clone(),
+            etag: etag.clone(),
+        });
+        (body, etag)
+    }
+}
+
+pub fn document(state: &AppState, keys: &SigningKeys) -> Value {
     let issuer = &state.tollgate.policy().issuer;
-    let keys = state.tollgate.keys();
     let mut algs: Vec<&str> = keys
         .published()
         .iter()
@@ -45,23 +95,41 @@ pub fn document(state: &AppState) -> Value {
 }
 
 pub async fn discovery(State(state): State<AppState>) -> Response {
-    let mut r = Json(document(&state)).into_response();
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
+    let (body, _) = Built::get_or_build(
+        &state.documents.discovery,
+        state.tollgate.clients_generation(),
+        state.tollgate.keys(),
+        |keys| document(&state, keys).to_string(),
     );
-    r
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=60"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let body = state.tollgate.keys().jwks().to_string();
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
-    let etag = format!("\"{}\"", B64.encode(&digest.as_ref()[..16]));
+    let (body, etag) =
+        Built::get_or_build(&state.documents.jwks, (), state.tollgate.keys(), |keys| {
+            keys.jwks().to_string()
+        });
     let cache = format!("public, max-age={JWKS_MAX_AGE}");
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*")
+        });
     let mut r = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -78,8 +146,6 @@ pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response
     if let Ok(v) = HeaderValue::from_str(&cache) {
         h.insert(header::CACHE_CONTROL, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
+    h.insert(header::ETAG, etag);
     r
 }

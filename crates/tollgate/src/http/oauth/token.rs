@@ -1,18 +1,16 @@
 //! The token endpoint (RFC 6749 §3.2, §4.4): parse, call the service, map the result.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::client_auth::{AuthMethod, Form, client_credentials};
+use super::client_auth::Form;
 use super::error::{OAuthError, OAuthErrorCode};
+use super::extract::{ClientForm, FormEndpoint};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::{Tenant, TokenRequest};
-use crate::http::{AppState, LoggedClient};
-use crate::service::Credentials;
+use crate::http::AppState;
 
 /// Parameters that must appear at most once (RFC 6749 §3.2). `resource` may repeat
 /// (RFC 8707 §2); parameters Tollgate does not know are ignored (RFC 6749 §3.1).
@@ -34,49 +32,41 @@ struct TokenResponse<'a> {
     scope: &'a str,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+/// The token endpoint's form parameters.
+#[derive(Debug)]
+pub struct TokenEndpoint;
+
+impl FormEndpoint for TokenEndpoint {
+    const SINGLE: &'static [&'static str] = SINGLE;
+}
+
+pub async fn token(
+    State(state): State<AppState>,
+    request: ClientForm<TokenEndpoint>,
+) -> Result<Response, OAuthError> {
     let now = state.tollgate.now();
-    let (creds, method, request) = match parse(&headers, body).await {
-        Ok(parsed) => parsed,
-        Err(e) => return e.into_response(),
-    };
-    let client_id = creds.client_id.clone();
-    let mut response = match state.tollgate.issue_token(&creds, &request, now) {
-        Ok(issued) => {
-            let scope = issued.scope.to_delimited();
-            let mut r = Json(TokenResponse {
-                access_token: &issued.access_token,
-                token_type: "Bearer",
-                expires_in: issued.expires_in,
-                scope: &scope,
-            })
-            .into_response();
-            let h = r.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            r
-        }
-        Err(e) => method.shape(OAuthError::from(e)).into_response(),
-    };
-    response.extensions_mut().insert(LoggedClient(client_id));
-    response
+    let grant = parse(&request.form)?;
+    let issued = state
+        .tollgate
+        .issue_token(&request.credentials, &grant, now)
+        .map_err(|e| OAuthError::from(e).by(request.method))?;
+    let scope = issued.scope.to_delimited();
+    Ok(Json(TokenResponse {
+        access_token: &issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: &scope,
+    })
+    .into_response())
 }
 
 /// Answers every method but POST on the POST-only OAuth endpoints.
-pub async fn method_not_allowed() -> Response {
-    let mut r = OAuthError::invalid_request("this endpoint accepts POST requests only")
-        .with_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
-        .into_response();
-    r.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    r
+pub async fn method_not_allowed() -> OAuthError {
+    OAuthError::method_not_allowed()
 }
 
-async fn parse(
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(Credentials, AuthMethod, TokenRequest), OAuthError> {
-    let form = Form::read(headers, body, SINGLE).await?;
+/// The grant asked for (RFC 6749 §4.4.2, RFC 8707 §2).
+fn parse(form: &Form) -> Result<TokenRequest, OAuthError> {
     match form.one("grant_type") {
         None => {
             return Err(OAuthError::invalid_request(
@@ -91,8 +81,6 @@ async fn parse(
             ));
         }
     }
-
-    let (creds, method) = client_credentials(headers, &form)?;
 
     let scope = form
         .one("scope")
@@ -133,13 +121,9 @@ async fn parse(
             })
         })
         .transpose()?;
-    Ok((
-        creds,
-        method,
-        TokenRequest {
-            scope,
-            resources,
-            tenant,
-        },
-    ))
+    Ok(TokenRequest {
+        scope,
+        resources,
+        tenant,
+    })
 }

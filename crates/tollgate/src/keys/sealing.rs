@@ -122,6 +122,39 @@ pub fn is_sealed(blob: &[u8]) -> bool {
     blob.len() > MAGIC.len() + ID_LEN + NONCE_LEN && blob.starts_with(MAGIC)
 }
 
+/// clear by a version without encryption at rest, is returned with its re-sealed form.
+/// A key in clear, and its re-sealed form when it needs writing back.
+pub type Opened = (zeroize::Zeroizing<Vec<u8>>, Option<Vec<u8>>);
+
+pub fn open_or_upgrade(
+    blob: &[u8],
+    aad: &str,
+    kek: &Kek,
+    previous: Option<&Kek>,
+    rng: &dyn Rng,
+) -> Result<Opened, SealError> {
+    if kek.sealed_this(blob) {
+        return Ok((kek.open(blob, aad)?, None));
+    }
+    if !is_sealed(blob) {
+        let plain = zeroize::Zeroizing::new(blob.to_vec());
+        let resealed = kek.seal(&plain, aad, rng);
+        return Ok((plain, Some(resealed)));
+    }
+    match previous {
+        Some(p) if p.sealed_this(blob) => {
+            let plain = p.open(blob, aad)?;
+            let resealed = kek.seal(&plain, aad, rng);
+            Ok((plain, Some(resealed)))
+        }
+        _ => kek.open(blob, aad).map(|p| (p, None)),
+    }
+}
+
+pub fn signing_key_aad(kid: &str) -> String {
+    format!("signing-key:{kid}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,30 @@
 //! Keeping the caches in step with the database when other nodes write to it too. The change
-//! feed loop (`crate::sync`) calls these; with one node (SQLite) nothing does.
+//! feed loop ([`crate::cluster::follow`]) calls these; with one node (SQLite) nothing does.
+
+use async_trait::async_trait;
 
 use super::{Tollgate, load_cache};
 use crate::clock::UnixTime;
+use crate::cluster::{Follower, Freshness};
 use crate::domain::client::ClientId;
-use crate::freshness::Freshness;
-use crate::keyring::KeyringError;
+use crate::keys::KeyLifecycleError;
 use crate::store::StoreError;
 
-impl Tollgate {
-    pub fn freshness(&self) -> &Freshness {
-        &self.freshness
+#[async_trait]
+impl Follower for Tollgate {
+    type Error = StoreError;
+
+    fn now(&self) -> UnixTime {
+        Tollgate::now(self)
+    }
+
+    fn freshness(&self) -> &Freshness {
+        Tollgate::freshness(self)
     }
 
     /// Reloads one client from the database into the cache, or drops it if it is gone.
     /// Secret uses this node saw and has not written behind yet survive the reload.
-    pub async fn refresh_client(&self, client_id: &str) -> Result<(), StoreError> {
+    async fn refresh_client(&self, client_id: &str) -> Result<(), StoreError> {
         let Ok(id) = ClientId::parse(client_id) else {
             // Not a valid id, so not a client anyone can authenticate as.
             self.cache.remove(client_id);
@@ -31,7 +40,7 @@ impl Tollgate {
     }
 
     /// Learns a revocation recorded by another node.
-    pub async fn learn_revocation(&self, cursor: i64) -> Result<(), StoreError> {
+    async fn learn_revocation(&self, cursor: i64) -> Result<(), StoreError> {
         if let Some(entry) = self.store.revocation(cursor).await? {
             self.revoked
                 .write()
@@ -44,10 +53,10 @@ impl Tollgate {
     /// Reloads the signing keys another node generated, removed or re-encrypted. A key that
     /// cannot be loaded (say, sealed with another key-encryption key) is logged and retried
     /// at the next reload; only a database failure is an error.
-    pub async fn reload_keys(&self, now: UnixTime) -> Result<(), StoreError> {
-        match self.keyring.reload(now).await {
+    async fn reload_keys(&self, now: UnixTime) -> Result<(), StoreError> {
+        match self.keys.reload(now).await {
             Ok(()) => Ok(()),
-            Err(KeyringError::Store(e)) => Err(e),
+            Err(KeyLifecycleError::Store(e)) => Err(e),
             Err(e) => {
                 tracing::debug!(error = %e, "signing keys reloaded without an unreadable one; will retry");
                 Ok(())
@@ -60,7 +69,7 @@ impl Tollgate {
     /// knows; the client cache is rebuilt a page at a time and swapped in whole. A key that
     /// cannot be loaded (say, sealed with another key-encryption key) is logged and retried
     /// at the next refresh: it says nothing about whether the client cache is current.
-    pub async fn refresh_all(&self, now: UnixTime) -> Result<(), StoreError> {
+    async fn refresh_all(&self, now: UnixTime) -> Result<(), StoreError> {
         let revocations = self.store.live_revocations(now).await?;
         {
             let _guard = self.write_lock.lock().await;

@@ -5,7 +5,7 @@
 //! client, records a revocation or generates or removes a signing key, the database announces
 //! it on a change feed (PostgreSQL `LISTEN/NOTIFY`) and this loop reloads what changed. After the feed lost its connection, and every
 //! `cache_refresh_interval` as a safety net, it reloads everything. While the feed is down or
-//! reloads fail, the node's [`Freshness`](crate::freshness::Freshness) records since when it
+//! reloads fail, the node's [`Freshness`](super::Freshness) records since when it
 //! may be behind, which decides how long it keeps authenticating clients from its cache.
 
 use std::sync::Arc;
@@ -14,17 +14,37 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::service::Tollgate;
-use crate::store::{Change, ChangeFeed};
+use async_trait::async_trait;
+
+use super::{Change, ChangeFeed, Freshness};
+use crate::clock::UnixTime;
 
 /// Changes read ahead of the loop.
 const BACKLOG: usize = 1024;
 /// Pause between attempts to reload everything while the database is away.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
+/// What the loop keeps in step: the service's caches of clients, revocations and keys.
+/// Errors are reported, and answered by reloading everything once the database answers.
+#[async_trait]
+pub trait Follower: Send + Sync + 'static {
+    type Error: std::fmt::Display + Send;
+
+    fn now(&self) -> UnixTime;
+    fn freshness(&self) -> &Freshness;
+    /// Reloads one client, or drops it if it is gone.
+    async fn refresh_client(&self, client_id: &str) -> Result<(), Self::Error>;
+    /// Learns the revocation recorded with `cursor`.
+    async fn learn_revocation(&self, cursor: i64) -> Result<(), Self::Error>;
+    /// Reloads the signing keys.
+    async fn reload_keys(&self, now: UnixTime) -> Result<(), Self::Error>;
+    /// Reloads every client, every live revocation and the signing keys.
+    async fn refresh_all(&self, now: UnixTime) -> Result<(), Self::Error>;
+}
+
 /// Starts following `feed`; abort the returned task to stop.
-pub fn spawn(
-    tollgate: Arc<Tollgate>,
+pub fn spawn<F: Follower>(
+    tollgate: Arc<F>,
     feed: Box<dyn ChangeFeed>,
     refresh_every: Duration,
 ) -> JoinHandle<()> {
@@ -40,7 +60,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn follow(tollgate: Arc<Tollgate>, feed: Box<dyn ChangeFeed>, refresh_every: Duration) {
+async fn follow<F: Follower>(tollgate: Arc<F>, feed: Box<dyn ChangeFeed>, refresh_every: Duration) {
     // The feed is read in a task of its own: reading it must not be cancelled half-way,
     // which `select!` against the refresh timer would do.
     let (tx, mut rx) = mpsc::channel(BACKLOG);
@@ -51,7 +71,7 @@ async fn follow(tollgate: Arc<Tollgate>, feed: Box<dyn ChangeFeed>, refresh_ever
     let mut state = State::default();
     loop {
         if state.reload_due {
-            state.reload(&tollgate).await;
+            state.reload(tollgate.as_ref()).await;
         }
         let retry = async {
             if state.reload_due {
@@ -62,7 +82,7 @@ async fn follow(tollgate: Arc<Tollgate>, feed: Box<dyn ChangeFeed>, refresh_ever
         };
         tokio::select! {
             change = rx.recv() => match change {
-                Some(change) => state.apply(&tollgate, change).await,
+                Some(change) => state.apply(tollgate.as_ref(), change).await,
                 None => return,
             },
             _ = refresh.tick() => state.reload_due = true,
@@ -92,7 +112,7 @@ struct State {
 }
 
 impl State {
-    async fn apply(&mut self, tollgate: &Tollgate, change: Change) {
+    async fn apply<F: Follower>(&mut self, tollgate: &F, change: Change) {
         let result = match &change {
             Change::Client(id) => tollgate.refresh_client(id).await.map_err(|e| e.to_string()),
             Change::Revocation(cursor) => tollgate
@@ -123,7 +143,7 @@ impl State {
         }
     }
 
-    async fn reload(&mut self, tollgate: &Tollgate) {
+    async fn reload<F: Follower>(&mut self, tollgate: &F) {
         let now = tollgate.now();
         match tollgate.refresh_all(now).await {
             Ok(()) => {

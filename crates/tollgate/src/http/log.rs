@@ -1,0 +1,84 @@
+//! The request log: one line per request with method, path, status, latency and client id.
+//! Never headers, query strings, bodies, secrets or tokens.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::telemetry::{RequestLine, write_request_line};
+
+/// Where the extractor that reads a request's credentials records which client the request
+/// came from, for its log line. The middleware puts one in every request's extensions.
+#[derive(Clone, Debug, Default)]
+pub struct ClientSlot(Arc<OnceLock<String>>);
+
+impl ClientSlot {
+    /// Records the client of the request in `extensions`, if the request log is on.
+    pub fn record(extensions: &axum::http::Extensions, client_id: &str) {
+        if let Some(slot) = extensions.get::<ClientSlot>() {
+            let _ = slot.0.set(client_id.to_owned());
+        }
+    }
+}
+
+/// The cause of a 5xx, carried to the request log; the response body never holds it.
+#[derive(Clone, Debug)]
+pub struct InternalError(pub String);
+
+/// The middleware that writes each request's log line.
+pub async fn log_request(mut request: Request, next: Next) -> Response {
+    #[allow(clippy::disallowed_methods)] // Latency is measured, not a domain time.
+    let start = Instant::now();
+    let method = request.method().clone();
+    // The path only: a query string is not ours to log. Cloning the URI shares its bytes.
+    let uri = request.uri().clone();
+    let slot = ClientSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let response = next.run(request).await;
+    let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let status = response.status().as_u16();
+    let client_id = slot.0.get().map_or("-", String::as_str);
+    // A client id is not a secret, but an unauthenticated caller chooses it: cap its length
+    // so nobody can flood the log through it.
+    let client_id = first_chars(client_id, 128);
+    let path = uri.path();
+    match response.extensions().get::<InternalError>() {
+        Some(InternalError(cause)) => tracing::error!(
+            %method, path, status, latency_us, client_id, cause, "request failed"
+        ),
+        None => {
+            if tracing::enabled!(tracing::Level::INFO) {
+                let line = RequestLine {
+                    method: method.as_str(),
+                    path,
+                    status,
+                    latency_us,
+                    client_id,
+                };
+                if !write_request_line(&line) {
+                    tracing::info!(%method, path, status, latency_us, client_id, "request");
+                }
+            }
+        }
+    }
+    response
+}
+
+fn first_chars(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(at, _)| &s[..at])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_cut_at_a_character_boundary() {
+        assert_eq!(first_chars("abc", 128), "abc");
+        assert_eq!(first_chars("ééé", 2), "éé");
+        assert_eq!(first_chars(&"x".repeat(500), 128).len(), 128);
+    }
+}
