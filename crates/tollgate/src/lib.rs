@@ -16,3 +16,148 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+
+/// The crate's map stays walkable: top-level modules form layers (no import cycle between
+/// them), and no source file grows past what one reads in a sitting.
+#[cfg(test)]
+mod layout {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::{Path, PathBuf};
+
+    /// Lines of code before a file's tests.
+    const MAX_LINES: usize = 400;
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The code of a file before its `#[cfg(test)]` module, without comments.
+    fn code(path: &Path) -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .take_while(|l| l.trim() != "#[cfg(test)]")
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The top-level modules that `line` names through `crate::`.
+    fn named_modules(line: &str, out: &mut BTreeSet<String>) {
+        for (at, _) in line.match_indices("crate::") {
+            let rest = &line[at + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = group.split('}').next().unwrap_or("");
+                for item in group.split(',') {
+                    let name: String = item
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    out.insert(name);
+                }
+            } else {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                out.insert(name);
+            }
+        }
+    }
+
+    fn top_level(src: &Path, path: &Path) -> String {
+        let rel = path.strip_prefix(src).unwrap();
+        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        first.trim_end_matches(".rs").to_owned()
+    }
+
+    #[test]
+    fn top_level_modules_have_no_import_cycle() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &files {
+            let from = top_level(&src, file);
+            if from == "lib" || from == "main" {
+                continue;
+            }
+            let mut named = BTreeSet::new();
+            for line in code(file) {
+                named_modules(&line, &mut named);
+            }
+            let edges = graph.entry(from.clone()).or_default();
+            edges.extend(named.into_iter().filter(|m| *m != from && !m.is_empty()));
+        }
+        // Depth-first search for a back edge; report the cycle it closes.
+        fn visit(
+            m: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|p| p == m) {
+                let mut cycle = path[at..].to_vec();
+                cycle.push(m.to_owned());
+                return Some(cycle);
+            }
+            if done.contains(m) {
+                return None;
+            }
+            path.push(m.to_owned());
+            for next in graph.get(m).into_iter().flatten() {
+                if let Some(cycle) = visit(next, graph, path, done) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            done.insert(m.to_owned());
+            None
+        }
+        let mut done = BTreeSet::new();
+        for m in graph.keys() {
+            if let Some(cycle) = visit(m, &graph, &mut Vec::new(), &mut done) {
+                panic!("import cycle between top-level modules: {}", cycle.join(" -> "));
+            }
+        }
+    }
+
+    #[test]
+    fn no_source_file_is_too_long_to_read() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let long: Vec<String> = files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap();
+                let lines = text.lines().take_while(|l| l.trim() != "#[cfg(test)]").count();
+                (f, lines)
+            })
+            .filter(|(_, n)| *n > MAX_LINES)
+            .map(|(f, n)| format!("{} ({n} lines)", f.display()))
+            .collect();
+        assert!(
+            long.is_empty(),
+            "files over {MAX_LINES} lines before their tests: {long:?}"
+        );
+    }
+
+    #[test]
+    fn the_cycle_check_sees_grouped_imports() {
+        let mut named = BTreeSet::new();
+        named_modules("use crate::{http::AppState, store::Store};", &mut named);
+        named_modules("let x = crate::keys::sealing::KEK_LEN;", &mut named);
+        assert_eq!(
+            named.into_iter().collect::<Vec<_>>(),
+            ["http", "keys", "store"]
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //!
 //! - `tokens`: client authentication, issuing, validating, introspecting and revoking tokens
 //! - `clients`: the administrator's operations on clients and secrets, and the bootstrap
+//! - `secrets`: adding, removing and disabling a client's secrets
 //! - `keys`: signing-key rotation, on schedule or asked for by an administrator, and its audit
 //! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
 //! - `follow`: applying the changes other nodes make to a shared database (PostgreSQL), for
@@ -11,6 +12,7 @@
 mod clients;
 mod follow;
 mod keys;
+mod secrets;
 mod tokens;
 mod upkeep;
 
@@ -18,7 +20,8 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex;
 
-pub use clients::{Bootstrapped, LeakReport};
+pub use clients::Bootstrapped;
+pub use secrets::LeakReport;
 
 use crate::cache::ClientCache;
 use crate::clock::{Clock, Rng, UnixTime, random_bytes};
@@ -168,7 +171,8 @@ pub struct Tollgate {
     max_secrets: usize,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
-    /// Unknown clients are checked against this, so they cost what a wrong secret costs.
+    /// What the presented secret of an unknown client is compared with, in place of a
+    /// client's stored hash (see [`Tollgate::authenticate`]).
     dummy_hash: SecretHash,
     /// Admin writes are rare; serialising them keeps the cache in the database's order.
     write_lock: Mutex<()>,

@@ -18,6 +18,13 @@ use crate::store::StoreError;
 
 impl Tollgate {
     /// Client authentication (RFC 6749 §2.3.1) from the cache: no database access.
+    ///
+    /// An unknown client and a wrong secret must look the same, in the answer and in the
+    /// time taken. The costly step, the keyed hash of the presented secret, is computed
+    /// first, whatever the client id; then a known client's stored hashes are compared in
+    /// constant time, and an unknown client's presented hash is compared with a dummy hash,
+    /// as with a client holding one secret. The lookup itself is a hash-map probe in memory
+    /// either way.
     pub fn authenticate(
         &self,
         creds: &Credentials,
@@ -44,6 +51,7 @@ impl Tollgate {
                 }
             }
             _ => {
+                // The comparison a client with one secret would make.
                 let _ = presented.ct_eq(&self.dummy_hash);
                 Err(TokenError::InvalidClient)
             }
