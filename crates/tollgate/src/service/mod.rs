@@ -47,12 +47,24 @@ pub struct Credentials {
     pub secret: ClientSecret,
 }
 
-#[derive(Debug)]
+/// A freshly signed access token. Its `Debug` leaves the token out: it is a bearer
+/// credential until it expires.
 pub struct IssuedToken {
     pub access_token: String,
     pub expires_in: u64,
     pub scope: ScopeSet,
     pub client_id: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -312,4 +324,22 @@ pub(crate) async fn load_cache(store: &dyn Store, cache: &ClientCache) -> Result
     }
     cache.swap(fresh);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issued_token_does_not_show_the_token() {
+        let issued = IssuedToken {
+            access_token: "eyJhbGciOiJFUzI1NiJ9.secret-claims.sig".to_owned(),
+            expires_in: 60,
+            scope: ScopeSet::parse_delimited("a").unwrap(),
+            client_id: "tgc_1".to_owned(),
+        };
+        let shown = format!("{issued:?}");
+        assert!(!shown.contains("secret-claims"), "{shown}");
+        assert!(shown.contains("tgc_1"), "{shown}");
+    }
 }
