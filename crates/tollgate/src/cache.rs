@@ -422,4 +422,25 @@ mod tests {
             ["a", "b"]
         );
     }
+
+    #[test]
+    fn scopes_and_the_generation_follow_every_change() {
+        let cache = ClientCache::default();
+        let g0 = cache.generation();
+        let mut narrow = client("c1", &[]);
+        narrow.scopes = ScopeSet::parse_delimited("x").unwrap();
+        cache.put(&narrow);
+        assert!(cache.generation() > g0);
+        assert_eq!(cache.all_scopes().into_iter().collect::<Vec<_>>(), ["x"]);
+        cache.put(&client("c1", &[]));
+        assert_eq!(
+            cache.all_scopes().into_iter().collect::<Vec<_>>(),
+            ["a", "b"],
+            "a scope set no client holds is not advertised"
+        );
+        let g1 = cache.generation();
+        cache.remove("c1");
+        assert!(cache.generation() > g1);
+        assert!(cache.all_scopes().is_empty());
+    }
 }

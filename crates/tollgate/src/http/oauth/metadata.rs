@@ -149,3 +149,37 @@ pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response
     h.insert(header::ETAG, etag);
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::domain::algorithm::Algorithm;
+    use crate::keys::SigningKey;
+
+    fn keys() -> Arc<SigningKeys> {
+        let (key, _) = SigningKey::generate(Algorithm::Es256).unwrap();
+        Arc::new(SigningKeys::new(Arc::new(key), vec![], vec![]))
+    }
+
+    #[test]
+    fn a_document_is_built_once_per_change_of_what_it_shows() {
+        let slot = RwLock::new(None);
+        let builds = Cell::new(0);
+        let build = |_: &SigningKeys| {
+            builds.set(builds.get() + 1);
+            format!("body {}", builds.get())
+        };
+        let first = keys();
+        let (a, tag_a) = Built::get_or_build(&slot, 1u64, first.clone(), build);
+        let (b, tag_b) = Built::get_or_build(&slot, 1u64, first.clone(), build);
+        assert_eq!(builds.get(), 1, "nothing changed: served as built");
+        assert_eq!((a.clone(), tag_a.clone()), (b, tag_b));
+        let (c, tag_c) = Built::get_or_build(&slot, 2u64, first.clone(), build);
+        assert_eq!(builds.get(), 2, "a client changed");
+        assert_ne!((&a, &tag_a), (&c, &tag_c));
+        Built::get_or_build(&slot, 2u64, keys(), build);
+        assert_eq!(builds.get(), 3, "the keys changed");
+    }
+}
