@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod binary;
 mod cluster;
+mod contracts;
 mod exports;
 mod helpers;
 mod introspection;
