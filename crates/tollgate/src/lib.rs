@@ -74,7 +74,12 @@ mod layout {
 
     fn top_level(src: &Path, path: &Path) -> String {
         let rel = path.strip_prefix(src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         first.trim_end_matches(".rs").to_owned()
     }
 
@@ -124,7 +129,10 @@ mod layout {
         let mut done = BTreeSet::new();
         for m in graph.keys() {
             if let Some(cycle) = visit(m, &graph, &mut Vec::new(), &mut done) {
-                panic!("import cycle between top-level modules: {}", cycle.join(" -> "));
+                panic!(
+                    "import cycle between top-level modules: {}",
+                    cycle.join(" -> ")
+                );
             }
         }
     }
@@ -138,7 +146,10 @@ mod layout {
             .iter()
             .map(|f| {
                 let text = std::fs::read_to_string(f).unwrap();
-                let lines = text.lines().take_while(|l| l.trim() != "#[cfg(test)]").count();
+                let lines = text
+                    .lines()
+                    .take_while(|l| l.trim() != "#[cfg(test)]")
+                    .count();
                 (f, lines)
             })
             .filter(|(_, n)| *n > MAX_LINES)

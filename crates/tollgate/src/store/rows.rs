@@ -1,5 +1,6 @@
 //! Rows to domain values, written once for both databases: the two schemas keep the same
-//! column names and types (a test keeps their migrations in step).
+//! column names, nullability and type families (`tests/it/schema.rs` applies both migration
+//! directories and compares the columns).
 
 use std::str::FromStr;
 

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::binary::{BIN, free_port};
-use crate::helpers::{ADMIN_ID, ADMIN_SECRET};
+use crate::helpers::{ADMIN_ID, ADMIN_SECRET, json_of};
+use crate::node::Node;
 use crate::pg::{self, PgDatabase};
 
 /// The issue's bound: a change made through one node is honoured by every node within this.
@@ -23,18 +24,18 @@ const ISSUER: &str = "http://localhost:9";
 /// Every node of a cluster is given the same key-encryption key (base64 of 32 bytes).
 pub const CLUSTER_KEK: &str = "dG9sbGdhdGUtY2x1c3Rlci10ZXN0LWtleS0zMmJ5dGU=";
 
-/// One `tollgate serve` process, its log in a file.
-pub struct Node {
+/// One `tollgate serve` process, its log in a file; talked to as a [`Node`].
+pub struct Process {
     pub name: String,
-    pub base: String,
+    pub node: Node,
     child: Child,
     log: PathBuf,
     _dir: TempDir,
 }
 
-impl Node {
+impl Process {
     /// Starts a node without waiting for it (so several can start together).
-    pub fn spawn(name: &str, database_url: &str, extra: &[(&str, &str)]) -> Node {
+    pub fn spawn(name: &str, database_url: &str, extra: &[(&str, &str)]) -> Process {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let log = dir.path().join("log");
@@ -57,9 +58,13 @@ impl Node {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        Node {
+        Process {
             name: name.to_owned(),
-            base: format!("http://127.0.0.1:{port}"),
+            node: Node::new(
+                format!("http://127.0.0.1:{port}"),
+                ISSUER.to_owned(),
+                http(),
+            ),
             child: cmd.spawn().expect("tollgate starts"),
             log,
             _dir: dir,
@@ -67,10 +72,10 @@ impl Node {
     }
 
     /// Waits until the node answers `/healthz`.
-    pub async fn wait_up(&mut self, http: &reqwest::Client) {
+    pub async fn wait_up(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await
+            if let Ok(r) = self.node.http.get(self.node.url("/healthz")).send().await
                 && r.status() == StatusCode::OK
             {
                 return;
@@ -104,7 +109,15 @@ impl Node {
     }
 }
 
-impl Drop for Node {
+impl std::ops::Deref for Process {
+    type Target = Node;
+
+    fn deref(&self) -> &Node {
+        &self.node
+    }
+}
+
+impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
@@ -113,117 +126,30 @@ impl Drop for Node {
     }
 }
 
-pub fn http() -> reqwest::Client {
+/// An HTTP client that gives up on a node after 10 s.
+fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
 }
 
-/// Status and body of a client-credentials token request.
-pub async fn token(
-    http: &reqwest::Client,
-    base: &str,
-    id: &str,
-    secret: &str,
-) -> (StatusCode, Value) {
-    match http
-        .post(format!("{base}/oauth2/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-    {
-        Ok(r) => {
-            let status = r.status();
-            (status, r.json().await.unwrap_or(Value::Null))
-        }
-        // No answer at all (the node is gone): the error, for the test's message.
-        Err(e) => (StatusCode::BAD_GATEWAY, Value::String(format!("{e:?}"))),
-    }
-}
-
-pub async fn admin_token(http: &reqwest::Client, base: &str) -> String {
-    let (status, body) = token(http, base, ADMIN_ID, ADMIN_SECRET).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
-pub async fn admin(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value, String) {
-    let mut req = http
-        .request(method, format!("{base}/admin/v1{path}"))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("admin request");
-    let status = r.status();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (status, r.json().await.unwrap_or(Value::Null), content_type)
-}
-
-pub async fn create_client(
-    http: &reqwest::Client,
-    base: &str,
-    admin_token: &str,
-    name: &str,
-) -> (String, String) {
-    let (status, body, _) = admin(
-        http,
-        base,
-        admin_token,
-        Method::POST,
-        "/clients",
-        Some(json!({"name": name, "scopes": ["reports:read"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    (
-        body["client"]["client_id"].as_str().unwrap().to_owned(),
-        body["client_secret"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn introspect(http: &reqwest::Client, base: &str, token: &str) -> Value {
-    let r = http
-        .post(format!("{base}/oauth2/introspect"))
-        .basic_auth(ADMIN_ID, Some(ADMIN_SECRET))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
-}
-
 /// How long each node takes until `check(node)` holds, polling every 10 ms for up to 5 s (so a
 /// miss is measured, not just detected).
-pub async fn time_until<F, Fut>(bases: &[String], check: F) -> Vec<Duration>
+pub async fn time_until<F, Fut>(nodes: &[Node], check: F) -> Vec<Duration>
 where
-    F: Fn(String) -> Fut + Clone + Send + 'static,
+    F: Fn(Node) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let start = Instant::now();
-    let tasks: Vec<_> = bases
+    let tasks: Vec<_> = nodes
         .iter()
-        .map(|base| {
+        .map(|node| {
             let check = check.clone();
-            let base = base.clone();
+            let node = node.clone();
             tokio::spawn(async move {
                 loop {
-                    if check(base.clone()).await || start.elapsed() > Duration::from_secs(5) {
+                    if check(node.clone()).await || start.elapsed() > Duration::from_secs(5) {
                         return start.elapsed();
                     }
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -251,23 +177,18 @@ async fn three_nodes_share_one_database() {
         return;
     }
     let db = PgDatabase::create();
-    let http = http();
 
     // Three nodes start at once on an empty database: they migrate, create the keys and the
     // bootstrap client one at a time, and agree on all of it.
-    let mut nodes: Vec<Node> = (1..=3)
-        .map(|i| Node::spawn(&format!("node{i}"), &db.url, &[]))
+    let mut procs: Vec<Process> = (1..=3)
+        .map(|i| Process::spawn(&format!("node{i}"), &db.url, &[]))
         .collect();
-    for n in &mut nodes {
-        n.wait_up(&http).await;
+    for p in &mut procs {
+        p.wait_up().await;
     }
     let mut jwks = Vec::new();
-    for n in &nodes {
-        let r = http
-            .get(format!("{}/oauth2/jwks", n.base))
-            .send()
-            .await
-            .unwrap();
+    for p in &procs {
+        let r = p.http.get(p.url("/oauth2/jwks")).send().await.unwrap();
         jwks.push(r.json::<Value>().await.unwrap());
     }
     assert_eq!(
@@ -279,47 +200,37 @@ async fn three_nodes_share_one_database() {
         jwks.iter().all(|j| *j == jwks[0]),
         "every node publishes the same keys"
     );
-    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
-    let (n1, n2, n3) = (&bases[0], &bases[1], &bases[2]);
+    let nodes: Vec<Node> = procs.iter().map(|p| p.node.clone()).collect();
+    let (n1, n2, n3) = (&nodes[0], &nodes[1], &nodes[2]);
 
     // A client created on node 1 gets tokens on node 2 (and node 3).
-    let admin1 = admin_token(&http, n1).await;
-    let (id, secret) = create_client(&http, n1, &admin1, "exporter").await;
-    let created = time_until(&bases[1..], {
-        let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-        move |base| {
-            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-            async move { token(&http, &base, &id, &secret).await.0 == StatusCode::OK }
-        }
-    })
-    .await;
-    let (status, body) = token(&http, n2, &id, &secret).await;
+    let admin1 = n1.admin_token().await;
+    let (id, secret) = n1.create_client("exporter", &["reports:read"]).await;
+    let created = time_until(&nodes[1..], gets_a_token(&id, &secret, StatusCode::OK)).await;
+    let (status, body) = n2.try_token(&id, &secret).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let client_token = body["access_token"].as_str().unwrap().to_owned();
     // A token from one node is valid on every node (same keys, same clients).
-    assert_eq!(introspect(&http, n3, &client_token).await["active"], true);
+    assert_eq!(n3.introspect(&client_token).await["active"], true);
 
     // Secret rotation across nodes: add on node 1, remove the old one on node 3.
-    let admin3 = admin_token(&http, n3).await;
-    let (status, added, _) = admin(
-        &http,
-        n1,
-        &admin1,
-        Method::POST,
-        &format!("/clients/{id}/secrets"),
-        Some(json!({})),
+    let admin3 = n3.admin_token().await;
+    let (status, _, added) = json_of(
+        n1.admin_with(
+            &admin1,
+            Method::POST,
+            &format!("/clients/{id}/secrets"),
+            Some(json!({})),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     let new_secret = added["client_secret"].as_str().unwrap().to_owned();
     let new_secret_id = added["secret"]["secret_id"].as_str().unwrap();
-    let (_, client, _) = admin(
-        &http,
-        n3,
-        &admin3,
-        Method::GET,
-        &format!("/clients/{id}"),
-        None,
+    let (_, _, client) = json_of(
+        n3.admin_with(&admin3, Method::GET, &format!("/clients/{id}"), None)
+            .await,
     )
     .await;
     let old_secret_id = client["secrets"]
@@ -329,75 +240,52 @@ async fn three_nodes_share_one_database() {
         .map(|s| s["secret_id"].as_str().unwrap().to_owned())
         .find(|s| s != new_secret_id)
         .expect("the first secret");
-    let (status, body, _) = admin(
-        &http,
-        n3,
-        &admin3,
-        Method::DELETE,
-        &format!("/clients/{id}/secrets/{old_secret_id}"),
-        None,
+    let (status, _, body) = json_of(
+        n3.admin_with(
+            &admin3,
+            Method::DELETE,
+            &format!("/clients/{id}/secrets/{old_secret_id}"),
+            None,
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let secret_removed = time_until(&bases[..2], {
-        let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-        move |base| {
-            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-            async move { token(&http, &base, &id, &secret).await.0 == StatusCode::UNAUTHORIZED }
-        }
-    })
+    let secret_removed = time_until(
+        &nodes[..2],
+        gets_a_token(&id, &secret, StatusCode::UNAUTHORIZED),
+    )
     .await;
-    for base in &bases {
-        assert_eq!(token(&http, base, &id, &new_secret).await.0, StatusCode::OK);
+    for n in &nodes {
+        assert_eq!(n.try_token(&id, &new_secret).await.0, StatusCode::OK);
     }
 
     // A token revoked on node 2 is inactive on nodes 1 and 3.
-    let (_, body) = token(&http, n1, &id, &new_secret).await;
+    let (_, body) = n1.try_token(&id, &new_secret).await;
     let revoked_token = body["access_token"].as_str().unwrap().to_owned();
-    let r = http
-        .post(format!("{n2}/oauth2/revoke"))
-        .basic_auth(&id, Some(&new_secret))
-        .form(&[("token", revoked_token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = n2
+        .post_form(
+            "/oauth2/revoke",
+            &[("token", revoked_token.as_str())],
+            (&id, &new_secret),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let revoked = time_until(&[n1.clone(), n3.clone()], {
-        let (http, t) = (http.clone(), revoked_token.clone());
-        move |base| {
-            let (http, t) = (http.clone(), t.clone());
-            async move { introspect(&http, &base, &t).await["active"] == false }
-        }
-    })
-    .await;
+    let revoked = time_until(&[n1.clone(), n3.clone()], is_inactive(&revoked_token)).await;
 
     // Deleted on node 3: how long do nodes 1 and 2 keep accepting the client?
-    let (status, body, _) = admin(
-        &http,
-        n3,
-        &admin3,
-        Method::DELETE,
-        &format!("/clients/{id}"),
-        None,
+    let (status, _, body) = json_of(
+        n3.admin_with(&admin3, Method::DELETE, &format!("/clients/{id}"), None)
+            .await,
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let deleted = time_until(&bases[..2], {
-        let (http, id, secret) = (http.clone(), id.clone(), new_secret.clone());
-        move |base| {
-            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-            async move { token(&http, &base, &id, &secret).await.0 == StatusCode::UNAUTHORIZED }
-        }
-    })
+    let deleted = time_until(
+        &nodes[..2],
+        gets_a_token(&id, &new_secret, StatusCode::UNAUTHORIZED),
+    )
     .await;
-    let tokens_dead = time_until(&bases[..2], {
-        let (http, t) = (http.clone(), client_token.clone());
-        move |base| {
-            let (http, t) = (http.clone(), t.clone());
-            async move { introspect(&http, &base, &t).await["active"] == false }
-        }
-    })
-    .await;
+    let tokens_dead = time_until(&nodes[..2], is_inactive(&client_token)).await;
 
     eprintln!(
         "propagation (nodes polled every 10 ms):\n  \
@@ -427,15 +315,8 @@ async fn three_nodes_share_one_database() {
     }
 
     // Kill node 1 under a steady load on nodes 2 and 3: they serve every request.
-    let (lid, lsecret) = create_client(&http, n2, &admin_token(&http, n2).await, "load").await;
-    let known = time_until(&bases, {
-        let (http, id, secret) = (http.clone(), lid.clone(), lsecret.clone());
-        move |base| {
-            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-            async move { token(&http, &base, &id, &secret).await.0 == StatusCode::OK }
-        }
-    })
-    .await;
+    let (lid, lsecret) = n2.create_client("load", &["reports:read"]).await;
+    let known = time_until(&nodes, gets_a_token(&lid, &lsecret, StatusCode::OK)).await;
     assert!(
         known.iter().all(|t| *t < PROPAGATION_BOUND),
         "{}",
@@ -446,21 +327,20 @@ async fn three_nodes_share_one_database() {
     let failed = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..4)
         .map(|w| {
-            let (http, stop, served, failed) =
-                (http.clone(), stop.clone(), served.clone(), failed.clone());
+            let (stop, served, failed) = (stop.clone(), served.clone(), failed.clone());
             let targets = [n2.clone(), n3.clone()];
             let (lid, lsecret) = (lid.clone(), lsecret.clone());
             tokio::spawn(async move {
                 let mut i = w;
                 while !stop.load(Ordering::Relaxed) {
-                    let base = &targets[i % 2];
+                    let node = &targets[i % 2];
                     i += 1;
-                    let (status, body) = token(&http, base, &lid, &lsecret).await;
+                    let (status, body) = node.try_token(&lid, &lsecret).await;
                     if status == StatusCode::OK {
                         served.fetch_add(1, Ordering::Relaxed);
                     } else {
                         failed.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("{base}: {status} {body}");
+                        eprintln!("{}: {status} {body}", node.base);
                     }
                 }
             })
@@ -468,21 +348,19 @@ async fn three_nodes_share_one_database() {
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before_kill = served.load(Ordering::Relaxed);
-    nodes[0].kill();
+    procs[0].kill();
     assert!(
-        token(&http, n1, &lid, &lsecret).await.0 == StatusCode::BAD_GATEWAY,
+        n1.try_token(&lid, &lsecret).await.0 == StatusCode::BAD_GATEWAY,
         "node 1 is gone"
     );
     // Writes keep working on the survivors while node 1 is down.
-    let admin2 = admin_token(&http, n2).await;
-    let (late_id, late_secret) = create_client(&http, n2, &admin2, "created-while-down").await;
-    let late_known = time_until(&bases[1..], {
-        let (http, id, secret) = (http.clone(), late_id.clone(), late_secret.clone());
-        move |base| {
-            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-            async move { token(&http, &base, &id, &secret).await.0 == StatusCode::OK }
-        }
-    })
+    let (late_id, late_secret) = n2
+        .create_client("created-while-down", &["reports:read"])
+        .await;
+    let late_known = time_until(
+        &nodes[1..],
+        gets_a_token(&late_id, &late_secret, StatusCode::OK),
+    )
     .await;
     assert!(
         late_known.iter().all(|t| *t < PROPAGATION_BOUND),
@@ -502,7 +380,7 @@ async fn three_nodes_share_one_database() {
         "node kill: node 1 killed (SIGKILL) after {before_kill} requests; nodes 2 and 3 served \
          {served} requests in about 2.5 s, {failed} failed"
     );
-    let (up2, up3) = (nodes[1].running(), nodes[2].running());
+    let (up2, up3) = (procs[1].running(), procs[2].running());
     assert_eq!(
         failed, 0,
         "the surviving nodes serve every request (node 2 still running: {up2}, node 3: {up3})"
@@ -511,17 +389,47 @@ async fn three_nodes_share_one_database() {
     assert!(up2 && up3);
 
     // Node 1 comes back and knows what happened while it was away.
-    let mut back = Node::spawn("node1-restarted", &db.url, &[]);
-    back.wait_up(&http).await;
+    let mut back = Process::spawn("node1-restarted", &db.url, &[]);
+    back.wait_up().await;
     assert_eq!(
-        token(&http, &back.base, &late_id, &late_secret).await.0,
+        back.try_token(&late_id, &late_secret).await.0,
         StatusCode::OK
     );
     assert_eq!(
-        token(&http, &back.base, &id, &new_secret).await.0,
+        back.try_token(&id, &new_secret).await.0,
         StatusCode::UNAUTHORIZED,
         "the deleted client stays deleted"
     );
+}
+
+/// For [`time_until`]: a token request with these credentials answers `status`.
+pub fn gets_a_token(
+    id: &str,
+    secret: &str,
+    status: StatusCode,
+) -> impl Fn(Node) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
++ Clone
++ Send
++ 'static {
+    let (id, secret) = (id.to_owned(), secret.to_owned());
+    move |node: Node| {
+        let (id, secret) = (id.clone(), secret.clone());
+        Box::pin(async move { node.try_token(&id, &secret).await.0 == status })
+    }
+}
+
+/// For [`time_until`]: introspection says `token` is inactive.
+fn is_inactive(
+    token: &str,
+) -> impl Fn(Node) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
++ Clone
++ Send
++ 'static {
+    let token = token.to_owned();
+    move |node: Node| {
+        let token = token.clone();
+        Box::pin(async move { node.introspect(&token).await["active"] == false })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -581,62 +489,35 @@ async fn concurrent_migrations_apply_each_migration_once() {
     assert!(applied.iter().all(|(_, ok)| *ok));
 }
 
-/// The published key ids of a node.
-async fn kids(http: &reqwest::Client, base: &str) -> Vec<String> {
-    let jwks: Value = http
-        .get(format!("{base}/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The `kid` in the header of a token the node signs now.
-async fn signing_kid(http: &reqwest::Client, base: &str) -> Option<String> {
-    let (status, body) = token(http, base, ADMIN_ID, ADMIN_SECRET).await;
-    if status != StatusCode::OK {
-        return None;
-    }
-    let (header, _) = crate::helpers::decode_jwt(body["access_token"].as_str()?);
-    header["kid"].as_str().map(str::to_owned)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_immediate_key_rotation_reaches_every_node() {
     if !pg::required("an_immediate_key_rotation_reaches_every_node") {
         return;
     }
     let db = PgDatabase::create();
-    let http = http();
-    let mut nodes: Vec<Node> = (1..=3)
-        .map(|i| Node::spawn(&format!("node{i}"), &db.url, &[]))
+    let mut procs: Vec<Process> = (1..=3)
+        .map(|i| Process::spawn(&format!("node{i}"), &db.url, &[]))
         .collect();
-    for n in &mut nodes {
-        n.wait_up(&http).await;
+    for p in &mut procs {
+        p.wait_up().await;
     }
-    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
-    let old = signing_kid(&http, &bases[0]).await.unwrap();
-    for b in &bases[1..] {
-        assert_eq!(signing_kid(&http, b).await.as_deref(), Some(old.as_str()));
+    let nodes: Vec<Node> = procs.iter().map(|p| p.node.clone()).collect();
+    let old = nodes[0].signing_kid().await.unwrap();
+    for n in &nodes[1..] {
+        assert_eq!(n.signing_kid().await.as_deref(), Some(old.as_str()));
     }
 
     // A key believed compromised: node 1 replaces it at once.
-    let admin1 = admin_token(&http, &bases[0]).await;
-    let (status, rotated, _) = admin(
-        &http,
-        &bases[0],
-        &admin1,
-        Method::POST,
-        "/keys/rotate",
-        Some(json!({"immediate": true})),
+    let admin1 = nodes[0].admin_token().await;
+    let (status, _, rotated) = json_of(
+        nodes[0]
+            .admin_with(
+                &admin1,
+                Method::POST,
+                "/keys/rotate",
+                Some(json!({"immediate": true})),
+            )
+            .await,
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{rotated}");
@@ -644,13 +525,13 @@ async fn an_immediate_key_rotation_reaches_every_node() {
     assert_ne!(new, old);
 
     // Nodes 2 and 3 publish it and sign with it within the bound.
-    let took = time_until(&bases[1..], {
-        let (http, new) = (http.clone(), new.clone());
-        move |base| {
-            let (http, new) = (http.clone(), new.clone());
+    let took = time_until(&nodes[1..], {
+        let new = new.clone();
+        move |node: Node| {
+            let new = new.clone();
             async move {
-                kids(&http, &base).await.contains(&new)
-                    && signing_kid(&http, &base).await.as_deref() == Some(new.as_str())
+                node.jwks_kids().await.contains(&new)
+                    && node.signing_kid().await.as_deref() == Some(new.as_str())
             }
         }
     })
@@ -660,16 +541,13 @@ async fn an_immediate_key_rotation_reaches_every_node() {
         "the new key reached the other nodes after {}",
         ms(&took)
     );
-    assert_eq!(
-        signing_kid(&http, &bases[0]).await.as_deref(),
-        Some(new.as_str())
-    );
+    assert_eq!(nodes[0].signing_kid().await.as_deref(), Some(new.as_str()));
 
     // Every node publishes the same keys: the new one, and the old one (retired, so tokens it
     // signed keep verifying).
     let mut all = Vec::new();
-    for b in &bases {
-        let mut k = kids(&http, b).await;
+    for n in &nodes {
+        let mut k = n.jwks_kids().await;
         k.sort();
         all.push(k);
     }
@@ -677,19 +555,16 @@ async fn an_immediate_key_rotation_reaches_every_node() {
     assert!(all[0].contains(&old) && all[0].contains(&new), "{all:?}");
 
     // A token node 2 signs with the new key is valid on node 3.
-    let (status, body) = token(&http, &bases[1], ADMIN_ID, ADMIN_SECRET).await;
+    let (status, body) = nodes[1].try_token(ADMIN_ID, ADMIN_SECRET).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let t = body["access_token"].as_str().unwrap();
-    assert_eq!(introspect(&http, &bases[2], t).await["active"], true);
+    assert_eq!(nodes[2].introspect(t).await["active"], true);
 
     // Key lifecycle events are recorded once, by the node that acted.
-    let (_, audit, _) = admin(
-        &http,
-        &bases[2],
-        &admin1,
-        Method::GET,
-        "/audit?limit=500",
-        None,
+    let (_, _, audit) = json_of(
+        nodes[2]
+            .admin_with(&admin1, Method::GET, "/audit?limit=500", None)
+            .await,
     )
     .await;
     let rotations = audit["events"]
@@ -699,8 +574,8 @@ async fn an_immediate_key_rotation_reaches_every_node() {
         .filter(|e| e["action"] == "key.rotated")
         .count();
     assert_eq!(rotations, 1, "{audit}");
-    for n in &mut nodes {
-        assert!(n.running(), "{} stayed up", n.name);
+    for p in &mut procs {
+        assert!(p.running(), "{} stayed up", p.name);
     }
 }
 
@@ -745,8 +620,8 @@ fn postgres_nodes_need_one_explicit_key_encryption_key() {
     // The first node initialises the database with the cluster's key; a node given another
     // key is refused, naming the mismatch.
     let http_rt = tokio::runtime::Runtime::new().unwrap();
-    let mut first = Node::spawn("first", &db.url, &[]);
-    http_rt.block_on(first.wait_up(&http()));
+    let mut first = Process::spawn("first", &db.url, &[]);
+    http_rt.block_on(first.wait_up());
     let other = crate::helpers::random_kek();
     let err = start(Some(&other));
     assert!(err.contains("another key-encryption key"), "{err}");

@@ -3,12 +3,13 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tempfile::TempDir;
 use tollgate::clock::{ManualClock, SystemRng, UnixTime};
 use tollgate::config::Config;
 use tollgate::startup::Application;
 
+use crate::node::Node;
 use crate::pg::{self, PgDatabase};
 
 pub const ADMIN_ID: &str = "it-admin";
@@ -89,9 +90,8 @@ pub fn random_kek() -> String {
 
 #[derive(Debug)]
 pub struct TestApp {
-    pub base: String,
-    pub issuer: String,
-    pub http: reqwest::Client,
+    /// How to reach it (`app.token(…)`, `app.admin(…)`, … through `Deref`).
+    pub node: Node,
     pub clock: Arc<ManualClock>,
     pub dir: Arc<TestDir>,
     pub tollgate: Arc<tollgate::service::Tollgate>,
@@ -158,9 +158,7 @@ impl TestApp {
             .expect("server runs");
         });
         Ok(TestApp {
-            base,
-            issuer,
-            http: reqwest::Client::new(),
+            node: Node::new(base, issuer, reqwest::Client::new()),
             clock,
             dir,
             tollgate,
@@ -178,89 +176,13 @@ impl TestApp {
             let _ = t.await;
         }
     }
+}
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
+impl std::ops::Deref for TestApp {
+    type Target = Node;
 
-    /// POSTs a raw form to the token endpoint.
-    pub async fn token_form(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Response {
-        let mut req = self.http.post(self.url("/oauth2/token")).form(form);
-        if let Some((id, secret)) = basic {
-            req = req.header("authorization", basic_header(id, secret));
-        }
-        req.send().await.expect("token request")
-    }
-
-    /// POSTs a form to another OAuth endpoint with HTTP Basic.
-    pub async fn post_form(
-        &self,
-        path: &str,
-        form: &[(&str, &str)],
-        basic: (&str, &str),
-    ) -> Response {
-        self.http
-            .post(self.url(path))
-            .header("authorization", basic_header(basic.0, basic.1))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    /// A token for `client` with HTTP Basic; panics unless it succeeds.
-    pub async fn token(&self, id: &str, secret: &str, extra: &[(&str, &str)]) -> Value {
-        let mut form = vec![("grant_type", "client_credentials")];
-        form.extend_from_slice(extra);
-        let r = self.token_form(&form, Some((id, secret))).await;
-        let status = r.status();
-        let body: Value = r.json().await.expect("json");
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    /// A token for the admin API, whose audience is the issuer.
-    pub async fn admin_token(&self) -> String {
-        let issuer = self.issuer.clone();
-        self.token(ADMIN_ID, ADMIN_SECRET, &[("resource", &issuer)])
-            .await["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned()
-    }
-
-    pub async fn admin(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Response {
-        let token = self.admin_token().await;
-        let mut req = self
-            .http
-            .request(method, self.url(&format!("/admin/v1{path}")))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().await.expect("admin request")
-    }
-
-    /// Creates a client and returns (client_id, secret).
-    pub async fn create_client(&self, name: &str, scopes: &[&str]) -> (String, String) {
-        let r = self
-            .admin(
-                reqwest::Method::POST,
-                "/clients",
-                Some(json!({"name": name, "description": "test", "scopes": scopes})),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let body: Value = r.json().await.expect("json");
-        (
-            body["client"]["client_id"].as_str().expect("id").to_owned(),
-            body["client_secret"].as_str().expect("secret").to_owned(),
-        )
+    fn deref(&self) -> &Node {
+        &self.node
     }
 }
 
@@ -320,4 +242,29 @@ pub async fn json_of(r: Response) -> (StatusCode, reqwest::header::HeaderMap, Va
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
     };
     (status, headers, body)
+}
+
+/// Two nodes on one PostgreSQL database, in this process, each with its own test clock.
+pub async fn two_nodes(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let a = TestApp::spawn_with(settings).await;
+    let b = TestApp::spawn_in(a.dir.clone(), settings).await;
+    (a, b)
+}
+
+/// Polls `check` for up to a second (the cluster's propagation bound).
+pub async fn within_a_second<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

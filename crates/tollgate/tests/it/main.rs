@@ -6,13 +6,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod admin;
+mod audit;
 mod binary;
 mod cluster;
+mod contracts;
+mod exports;
 mod helpers;
 mod introspection;
-mod lifecycle;
+mod kek;
+mod keys;
+mod leaked;
 mod metadata;
 mod migrate;
+mod node;
 mod outage;
 mod pg;
+mod schema;
+mod secrets;
 mod token;

@@ -15,9 +15,8 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
-use crate::cluster::{
-    Node, PROPAGATION_BOUND, admin, admin_token, create_client, http, ms, time_until, token,
-};
+use crate::cluster::{PROPAGATION_BOUND, Process, gets_a_token, ms, time_until};
+use crate::helpers::json_of;
 use crate::pg::{self, PgDatabase};
 
 /// The grace the node under test gets: short, so the test sees both sides of it.
@@ -121,13 +120,6 @@ fn assert_no_internals(body: &str) {
     }
 }
 
-async fn readyz(http: &reqwest::Client, base: &str) -> StatusCode {
-    match http.get(format!("{base}/readyz")).send().await {
-        Ok(r) => r.status(),
-        Err(_) => StatusCode::BAD_GATEWAY,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself() {
     if !pg::required("a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself") {
@@ -139,57 +131,55 @@ async fn a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself() {
     via_proxy.set_host(Some("127.0.0.1")).unwrap();
     via_proxy.set_port(Some(proxy.port)).unwrap();
     let grace = GRACE_SECS.to_string();
-    let mut node = Node::spawn(
+    let mut node = Process::spawn(
         "partitioned",
         via_proxy.as_str(),
         &[("TOLLGATE_DATABASE_OUTAGE_GRACE", &grace)],
     );
-    let mut other = Node::spawn("direct", &db.url, &[]);
-    let http = http();
-    node.wait_up(&http).await;
-    other.wait_up(&http).await;
-    let base = node.base.clone();
+    let mut other = Process::spawn("direct", &db.url, &[]);
+    node.wait_up().await;
+    other.wait_up().await;
 
-    let admin_bearer = admin_token(&http, &base).await;
-    let (id, secret) = create_client(&http, &base, &admin_bearer, "steady").await;
-    let (doomed_id, doomed_secret) = create_client(&http, &base, &admin_bearer, "doomed").await;
-    let (status, body) = token(&http, &base, &id, &secret).await;
+    let admin_bearer = node.admin_token().await;
+    let (id, secret) = node.create_client("steady", &["reports:read"]).await;
+    let (doomed_id, doomed_secret) = node.create_client("doomed", &["reports:read"]).await;
+    let (status, body) = node.try_token(&id, &secret).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let client_token = body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(readyz(&http, &base).await, StatusCode::OK);
+    assert_eq!(node.readyz().await, StatusCode::OK);
 
     proxy.cut();
     let cut_at = Instant::now();
 
     // Within the grace period, cached clients still get tokens.
-    let (status, body) = token(&http, &base, &id, &secret).await;
+    let (status, body) = node.try_token(&id, &secret).await;
     assert_eq!(status, StatusCode::OK, "within the grace period: {body}");
 
     // Meanwhile another node, which still reaches the database, deletes a client.
-    let other_admin = admin_token(&http, &other.base).await;
-    let (status, _, _) = admin(
-        &http,
-        &other.base,
-        &other_admin,
-        Method::DELETE,
-        &format!("/clients/{doomed_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let r = other
+        .admin(Method::DELETE, &format!("/clients/{doomed_id}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
 
     // Readiness turns unready.
     eventually(20, "/readyz turns 503", || {
-        let (http, base) = (http.clone(), base.clone());
-        async move { (readyz(&http, &base).await == StatusCode::SERVICE_UNAVAILABLE).then_some(()) }
+        let node = node.node.clone();
+        async move { (node.readyz().await == StatusCode::SERVICE_UNAVAILABLE).then_some(()) }
     })
     .await;
 
     // The admin API answers 503 problem+json without internals.
     for (method, path) in [(Method::GET, "/clients"), (Method::POST, "/clients")] {
         let body = (method == Method::POST).then(|| serde_json::json!({"name": "new"}));
-        let (status, problem, content_type) =
-            admin(&http, &base, &admin_bearer, method.clone(), path, body).await;
+        let (status, headers, problem) = json_of(
+            node.admin_with(&admin_bearer, method.clone(), path, body)
+                .await,
+        )
+        .await;
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         assert_eq!(
             status,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -202,13 +192,13 @@ async fn a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself() {
     }
 
     // Revocation needs the database: an OAuth-style 503.
-    let r = http
-        .post(format!("{base}/oauth2/revoke"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("token", client_token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = node
+        .post_form(
+            "/oauth2/revoke",
+            &[("token", client_token.as_str())],
+            (&id, &secret),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let text = r.text().await.unwrap();
@@ -219,9 +209,9 @@ async fn a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself() {
     // After the grace period, the token endpoint refuses too: the node can no longer vouch
     // for its cache.
     let refused_after = eventually(30, "the token endpoint turns 503", || {
-        let (http, base, id, secret) = (http.clone(), base.clone(), id.clone(), secret.clone());
+        let (node, id, secret) = (node.node.clone(), id.clone(), secret.clone());
         async move {
-            let (status, body) = token(&http, &base, &id, &secret).await;
+            let (status, body) = node.try_token(&id, &secret).await;
             (status == StatusCode::SERVICE_UNAVAILABLE).then_some((cut_at.elapsed(), body))
         }
     })
@@ -233,45 +223,41 @@ async fn a_database_outage_is_a_clean_503_and_the_node_recovers_by_itself() {
         "not before the grace period: {:?}",
         refused_after.0
     );
-    let r = http
-        .post(format!("{base}/oauth2/introspect"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("token", client_token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = node
+        .post_form(
+            "/oauth2/introspect",
+            &[("token", client_token.as_str())],
+            (&id, &secret),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     // The database comes back: the node recovers by itself, with what changed meanwhile.
     proxy.restore();
     let restored_at = Instant::now();
     eventually(30, "/readyz turns 200 again", || {
-        let (http, base) = (http.clone(), base.clone());
-        async move { (readyz(&http, &base).await == StatusCode::OK).then_some(()) }
+        let node = node.node.clone();
+        async move { (node.readyz().await == StatusCode::OK).then_some(()) }
     })
     .await;
     let ready_after = restored_at.elapsed();
     eventually(30, "tokens again", || {
-        let (http, base, id, secret) = (http.clone(), base.clone(), id.clone(), secret.clone());
-        async move { (token(&http, &base, &id, &secret).await.0 == StatusCode::OK).then_some(()) }
+        let (node, id, secret) = (node.node.clone(), id.clone(), secret.clone());
+        async move { (node.try_token(&id, &secret).await.0 == StatusCode::OK).then_some(()) }
     })
     .await;
     let tokens_after = restored_at.elapsed();
     assert_eq!(
-        token(&http, &base, &doomed_id, &doomed_secret).await.0,
+        node.try_token(&doomed_id, &doomed_secret).await.0,
         StatusCode::UNAUTHORIZED,
         "the client deleted during the outage is refused once the node is back"
     );
-    let admin_bearer = admin_token(&http, &base).await;
-    let (new_id, new_secret) = create_client(&http, &base, &admin_bearer, "after").await;
+    let (new_id, new_secret) = node.create_client("after", &["reports:read"]).await;
     // Both nodes know the client created after the outage.
-    let seen = time_until(&[base.clone(), other.base.clone()], {
-        let (http, id, secret) = (http.clone(), new_id.clone(), new_secret.clone());
-        move |b| {
-            let (http, id, secret) = (http.clone(), id.clone(), secret.clone());
-            async move { token(&http, &b, &id, &secret).await.0 == StatusCode::OK }
-        }
-    })
+    let seen = time_until(
+        &[node.node.clone(), other.node.clone()],
+        gets_a_token(&new_id, &new_secret, StatusCode::OK),
+    )
     .await;
     assert!(seen.iter().all(|t| *t < PROPAGATION_BOUND), "{}", ms(&seen));
     assert!(node.running(), "recovered without a restart");

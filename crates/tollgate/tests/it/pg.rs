@@ -34,6 +34,17 @@ pub fn required(test: &str) -> bool {
     postgres()
 }
 
+/// True when the test PostgreSQL server answers within a few seconds (for the SQLite pass,
+/// which does not need it).
+pub fn reachable() -> bool {
+    block_on(async {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(&admin_url())).await,
+            Ok(Ok(_))
+        )
+    })
+}
+
 /// A URL of the server with administrative rights (to create and drop databases).
 pub fn admin_url() -> String {
     std::env::var("TOLLGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())

@@ -1,0 +1,104 @@
+//! The revocation feed: revoked tokens and deleted clients, in cursor order.
+
+use sqlx::PgPool;
+
+use super::locks::REVOCATION_LOCK;
+use super::notify;
+use crate::clock::UnixTime;
+use crate::domain::revocation::{Revocation, RevocationEntry};
+use crate::store::rows;
+use crate::store::{Change, StoreError};
+
+pub(super) async fn insert_revocation(
+    pool: &PgPool,
+    r: &Revocation,
+    now: UnixTime,
+) -> Result<i64, StoreError> {
+    let (jti, exp, issued_before) = match r {
+        Revocation::Token { jti, exp, .. } => (Some(jti.as_str()), Some(exp.0), None),
+        Revocation::Client { issued_before, .. } => (None, None, Some(issued_before.0)),
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(REVOCATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO revocations (client_id, jti, exp, issued_before, prune_after, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING cursor",
+    )
+    .bind(r.client_id())
+    .bind(jti)
+    .bind(exp)
+    .bind(issued_before)
+    .bind(r.prune_after().0)
+    .bind(now.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let cursor = match inserted {
+        Some(cursor) => {
+            notify(&mut tx, &Change::revocation_payload(cursor)).await?;
+            cursor
+        }
+        None => {
+            sqlx::query_scalar("SELECT cursor FROM revocations WHERE jti = $1")
+                .bind(jti)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(cursor)
+}
+
+pub(super) async fn revocations_since(
+    pool: &PgPool,
+    cursor: i64,
+    limit: u32,
+) -> Result<Vec<RevocationEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT cursor, client_id, jti, exp, issued_before FROM revocations \
+         WHERE cursor > $1 ORDER BY cursor LIMIT $2",
+    )
+    .bind(cursor)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::revocation).collect()
+}
+
+pub(super) async fn live_revocations(
+    pool: &PgPool,
+    now: UnixTime,
+) -> Result<Vec<RevocationEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT cursor, client_id, jti, exp, issued_before FROM revocations \
+         WHERE prune_after > $1 ORDER BY cursor",
+    )
+    .bind(now.0)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::revocation).collect()
+}
+
+pub(super) async fn prune_revocations(pool: &PgPool, now: UnixTime) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM revocations WHERE prune_after <= $1")
+        .bind(now.0)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn revocation(
+    pool: &PgPool,
+    cursor: i64,
+) -> Result<Option<RevocationEntry>, StoreError> {
+    let row = sqlx::query(
+        "SELECT cursor, client_id, jti, exp, issued_before FROM revocations \
+         WHERE cursor = $1",
+    )
+    .bind(cursor)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::revocation).transpose()
+}

@@ -1,0 +1,220 @@
+//! Clients and their secrets.
+
+// Only the constant CLIENT_COLUMNS is ever interpolated into SQL; values are bound.
+use sqlx::{AssertSqlSafe, SqlitePool};
+
+use super::{begin_write, map_unique};
+use crate::clock::UnixTime;
+use crate::domain::algorithm::Algorithm;
+use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
+use crate::domain::secret::SecretHash;
+use crate::store::rows::{self, CLIENT_COLUMNS};
+use crate::store::{ListCursor, SecretOwner, StoreError};
+
+pub(super) async fn insert_client(pool: &SqlitePool, client: &Client) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
+         signing_algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(client.id.as_str())
+    .bind(client.name.as_str())
+    .bind(client.description.as_str())
+    .bind(client.scopes.to_delimited())
+    .bind(rows::lifetime_param(client))
+    .bind(client.signing_algorithm.map(Algorithm::as_str))
+    .bind(client.created_at.0)
+    .bind(client.updated_at.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_unique)?;
+    for secret in &client.secrets {
+        insert_secret_row(&mut tx, &client.id, secret).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn get_client(
+    pool: &SqlitePool,
+    id: &ClientId,
+) -> Result<Option<Client>, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {CLIENT_COLUMNS} FROM clients c \
+         LEFT JOIN client_secrets s ON s.client_id = c.client_id \
+         WHERE c.client_id = ? ORDER BY s.created_at, s.secret_id"
+    )))
+    .bind(id.as_str())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows::clients(rows)?.into_iter().next())
+}
+
+pub(super) async fn list_clients(
+    pool: &SqlitePool,
+    after: Option<&ListCursor>,
+    limit: u32,
+) -> Result<Vec<Client>, StoreError> {
+    let (after_time, after_id) = match after {
+        Some(c) => (c.created_at.0, c.client_id.as_str().to_owned()),
+        None => (i64::MIN, String::new()),
+    };
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {CLIENT_COLUMNS} FROM \
+           (SELECT * FROM clients WHERE (created_at, client_id) > (?, ?) \
+            ORDER BY created_at, client_id LIMIT ?) c \
+         LEFT JOIN client_secrets s ON s.client_id = c.client_id \
+         ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
+    )))
+    .bind(after_time)
+    .bind(after_id)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows::clients(rows)
+}
+
+pub(super) async fn update_client(pool: &SqlitePool, client: &Client) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE clients SET name = ?, description = ?, scopes = ?, \
+         access_token_lifetime = ?, signing_algorithm = ?, updated_at = ? WHERE client_id = ?",
+    )
+    .bind(client.name.as_str())
+    .bind(client.description.as_str())
+    .bind(client.scopes.to_delimited())
+    .bind(rows::lifetime_param(client))
+    .bind(client.signing_algorithm.map(Algorithm::as_str))
+    .bind(client.updated_at.0)
+    .bind(client.id.as_str())
+    .execute(pool)
+    .await
+    .map_err(map_unique)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn delete_client(pool: &SqlitePool, id: &ClientId) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM clients WHERE client_id = ?")
+        .bind(id.as_str())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn insert_secret(
+    pool: &SqlitePool,
+    client: &ClientId,
+    secret: &SecretInfo,
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let exists = sqlx::query("SELECT 1 FROM clients WHERE client_id = ?")
+        .bind(client.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(false);
+    }
+    insert_secret_row(&mut tx, client, secret).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn delete_secret(
+    pool: &SqlitePool,
+    client: &ClientId,
+    secret: &SecretId,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM client_secrets WHERE client_id = ? AND secret_id = ?")
+        .bind(client.as_str())
+        .bind(secret.as_str())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn find_secret(
+    pool: &SqlitePool,
+    hash: &SecretHash,
+) -> Result<Option<SecretOwner>, StoreError> {
+    let row = sqlx::query(
+        "SELECT s.client_id, c.name, s.secret_id, s.disabled_at FROM client_secrets s \
+         JOIN clients c ON c.client_id = s.client_id WHERE s.secret_hash = ?",
+    )
+    .bind(hash.0.as_slice())
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::secret_owner).transpose()
+}
+
+pub(super) async fn disable_secret(
+    pool: &SqlitePool,
+    client: &ClientId,
+    secret: &SecretId,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE client_secrets SET disabled_at = ? \
+         WHERE client_id = ? AND secret_id = ? AND disabled_at IS NULL",
+    )
+    .bind(now.0)
+    .bind(client.as_str())
+    .bind(secret.as_str())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn record_secret_use(
+    pool: &SqlitePool,
+    uses: &[(SecretHash, UnixTime)],
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    for (hash, at) in uses {
+        sqlx::query(
+            "UPDATE client_secrets SET last_used_at = ? \
+             WHERE secret_hash = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+        )
+        .bind(at.0)
+        .bind(&hash.0[..])
+        .bind(at.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn take_expired_secrets(
+    pool: &SqlitePool,
+    now: UnixTime,
+) -> Result<Vec<(String, String, UnixTime)>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE client_secrets SET expiry_recorded = 1 \
+         WHERE expires_at <= ? AND expiry_recorded = 0 \
+         RETURNING client_id, secret_id, expires_at",
+    )
+    .bind(now.0)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::expired_secret).collect()
+}
+
+async fn insert_secret_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    client: &ClientId,
+    secret: &SecretInfo,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO client_secrets (secret_id, client_id, secret_hash, created_at, expires_at, \
+         last_used_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(secret.id.as_str())
+    .bind(client.as_str())
+    .bind(secret.hash.0.as_slice())
+    .bind(secret.created_at.0)
+    .bind(secret.expires_at.map(|t| t.0))
+    .bind(secret.last_used_at.map(|t| t.0))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

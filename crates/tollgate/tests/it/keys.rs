@@ -1,0 +1,325 @@
+//! Signing keys: scheduled rotation (announced, then signing, then retired), manual and
+//! immediate rotation, several algorithms at once, and rotation on several nodes.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_ID, ADMIN_SECRET, TestApp, decode_jwt, json_of, two_nodes, within_a_second,
+};
+
+#[tokio::test]
+async fn a_whole_key_rotation_cycle_without_sleeping() {
+    // Rotation every 2 days, announced 1 day ahead; the test clock starts at 1_900_000_000.
+    let app = TestApp::spawn_with(&[
+        ("TOLLGATE_KEY_ROTATION_PERIOD", "172800"),
+        ("TOLLGATE_KEY_ANNOUNCE_PERIOD", "86400"),
+    ])
+    .await;
+    let (id, secret) = app.create_client("c", &["a"]).await;
+    let old_token = app.token(&id, &secret, &[]).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key_a = decode_jwt(&old_token).0["kid"].as_str().unwrap().to_owned();
+    assert_eq!(app.jwks_kids().await, std::slice::from_ref(&key_a));
+
+    // A day later the successor is announced: published, not signing.
+    app.clock.advance(86_400);
+    app.tollgate
+        .rotate_keys_if_due(app.tollgate.now())
+        .await
+        .unwrap();
+    let kids = app.jwks_kids().await;
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    let key_b = kids.iter().find(|k| **k != key_a).unwrap().clone();
+    let t = app.token(&id, &secret, &[]).await;
+    assert_eq!(
+        decode_jwt(t["access_token"].as_str().unwrap()).0["kid"],
+        key_a.as_str()
+    );
+    let (_, _, keys) = json_of(app.admin(Method::GET, "/keys", None).await).await;
+    let states: Vec<(&str, &str)> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kid"].as_str().unwrap(), k["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [(key_a.as_str(), "current"), (key_b.as_str(), "next")]
+    );
+
+    // Another day: B signs, A is retired but still published.
+    app.clock.advance(86_400);
+    app.tollgate
+        .rotate_keys_if_due(app.tollgate.now())
+        .await
+        .unwrap();
+    let t = app.token(&id, &secret, &[]).await;
+    assert_eq!(
+        decode_jwt(t["access_token"].as_str().unwrap()).0["kid"],
+        key_b.as_str()
+    );
+    assert!(
+        app.jwks_kids().await.contains(&key_a),
+        "retired keys stay published"
+    );
+    // A token A signed before the rotation still verifies against the JWKS (expired or not,
+    // its signature is checked with A's published key).
+    let jwks: Value = app
+        .http
+        .get(app.url("/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let a_jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == key_a.as_str())
+        .unwrap()
+        .clone();
+    assert!(crate::helpers::verify_es256(&old_token, &a_jwk));
+
+    // Once every token A could have signed has expired (24 h after retiring), A is gone.
+    app.clock.advance(86_400);
+    app.tollgate
+        .rotate_keys_if_due(app.tollgate.now())
+        .await
+        .unwrap();
+    let kids = app.jwks_kids().await;
+    assert!(!kids.contains(&key_a), "{kids:?}");
+    assert!(kids.contains(&key_b));
+
+    let actions = app.audit_actions(None).await;
+    for a in ["key.generated", "key.removed"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn manual_rotation_announced_or_immediate() {
+    let app = TestApp::spawn().await;
+    let before = decode_jwt(&app.admin_token().await).0["kid"].clone();
+    let r = app
+        .admin(Method::POST, "/keys/rotate", Some(json!({})))
+        .await;
+    let (s, _, announced) = json_of(r).await;
+    assert_eq!(s, StatusCode::CREATED, "{announced}");
+    assert_eq!(announced["state"], "next");
+    assert_eq!(
+        decode_jwt(&app.admin_token().await).0["kid"],
+        before,
+        "announced keys do not sign yet"
+    );
+    let (s, _, again) = json_of(
+        app.admin(Method::POST, "/keys/rotate", Some(json!({})))
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+    assert_eq!(again["code"], "key_already_announced");
+
+    let r = app
+        .admin(
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"immediate": true})),
+        )
+        .await;
+    let (s, _, now_key) = json_of(r).await;
+    assert_eq!(s, StatusCode::CREATED, "{now_key}");
+    assert_eq!(now_key["state"], "current");
+    assert_eq!(
+        decode_jwt(&app.admin_token().await).0["kid"],
+        now_key["kid"]
+    );
+
+    let (s, _, bad) = json_of(
+        app.admin(
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"algorithm": "RS256"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, bad["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("inactive_algorithm"))
+    );
+    assert!(
+        app.audit_actions(None)
+            .await
+            .iter()
+            .filter(|a| *a == "key.rotated")
+            .count()
+            == 2
+    );
+}
+
+#[tokio::test]
+async fn several_algorithms_at_once_chosen_per_client() {
+    let app = TestApp::spawn_with(&[("TOLLGATE_EXTRA_SIGNING_ALGORITHMS", "RS256,EdDSA")]).await;
+    let algs: Vec<String> = {
+        let jwks: Value = app
+            .http
+            .get(app.url("/oauth2/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut a: Vec<String> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap().to_owned())
+            .collect();
+        a.sort();
+        a
+    };
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    let r = app
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "legacy", "scopes": ["a"], "signing_algorithm": "RS256"})),
+        )
+        .await;
+    let (s, _, created) = json_of(r).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(created["client"]["signing_algorithm"], "RS256");
+    let id = created["client"]["client_id"].as_str().unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    let t = app.token(id, secret, &[]).await;
+    assert_eq!(
+        decode_jwt(t["access_token"].as_str().unwrap()).0["alg"],
+        "RS256"
+    );
+    // Introspection and the admin API accept every published algorithm.
+    let r = app
+        .post_form(
+            "/oauth2/introspect",
+            &[("token", t["access_token"].as_str().unwrap())],
+            (ADMIN_ID, ADMIN_SECRET),
+        )
+        .await;
+    assert_eq!(json_of(r).await.2["active"], true);
+    let r = app
+        .admin(
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({"signing_algorithm": null})),
+        )
+        .await;
+    assert_eq!(json_of(r).await.2["signing_algorithm"], Value::Null);
+    let t = app.token(id, secret, &[]).await;
+    assert_eq!(
+        decode_jwt(t["access_token"].as_str().unwrap()).0["alg"],
+        "ES256"
+    );
+
+    let other = TestApp::spawn().await;
+    let r = other
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "x", "signing_algorithm": "RS256"})),
+        )
+        .await;
+    let (s, _, b) = json_of(r).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["errors"][0]["field"], "signing_algorithm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_at_a_time_rotates_and_every_node_follows() {
+    if !crate::pg::required("one_node_at_a_time_rotates_and_every_node_follows") {
+        return;
+    }
+    let settings = [
+        ("TOLLGATE_KEY_ROTATION_PERIOD", "172800"),
+        ("TOLLGATE_KEY_ANNOUNCE_PERIOD", "86400"),
+        ("TOLLGATE_ISSUER", "http://localhost:9"),
+    ];
+    let (a, b) = two_nodes(&settings).await;
+    let key_a = a.signing_kid().await.unwrap();
+    assert_eq!(
+        b.signing_kid().await.unwrap(),
+        key_a,
+        "the second node found the first's key"
+    );
+
+    // A day later a successor is due. Both nodes run their upkeep at the same moment: one
+    // generates it, the other does not.
+    for app in [&a, &b] {
+        app.clock.advance(86_400);
+    }
+    let now = a.tollgate.now();
+    let (ra, rb) = tokio::join!(
+        a.tollgate.rotate_keys_if_due(now),
+        b.tollgate.rotate_keys_if_due(now)
+    );
+    ra.unwrap();
+    rb.unwrap();
+    let (_, _, keys) = json_of(a.admin(Method::GET, "/keys", None).await).await;
+    let keys = keys["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2, "exactly one successor: {keys:?}");
+    let key_b = keys
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .find(|k| *k != key_a)
+        .unwrap();
+    let generated = a
+        .audit_actions(None)
+        .await
+        .iter()
+        .filter(|a| *a == "key.generated")
+        .count();
+    assert_eq!(generated, 1, "recorded once, by the node that generated it");
+    let (ra, rb, kb_ref) = (&a, &b, &key_b);
+    assert!(
+        within_a_second(|| async move {
+            let (mut ka, mut kb) = (ra.jwks_kids().await, rb.jwks_kids().await);
+            ka.sort();
+            kb.sort();
+            ka == kb && ka.contains(kb_ref)
+        })
+        .await,
+        "both nodes publish the successor"
+    );
+
+    // When it takes over, every node signs with it after its upkeep, generating nothing.
+    for app in [&a, &b] {
+        app.clock.advance(86_400);
+        app.tollgate.upkeep(app.tollgate.now()).await;
+    }
+    assert_eq!(a.signing_kid().await.unwrap(), key_b);
+    assert_eq!(b.signing_kid().await.unwrap(), key_b);
+
+    // A rotation asked of one node reaches the other through the change feed alone.
+    let (s, _, rotated) = json_of(
+        b.admin(
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"immediate": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{rotated}");
+    let key_c = rotated["kid"].as_str().unwrap().to_owned();
+    let (ra, kc) = (&a, &key_c);
+    assert!(
+        within_a_second(|| async move { ra.signing_kid().await.unwrap() == *kc }).await,
+        "the other node signs with the new key within a second"
+    );
+    a.stop().await;
+    b.stop().await;
+}
