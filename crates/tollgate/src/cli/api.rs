@@ -1,17 +1,23 @@
-//! A small client of Tollgate's own HTTP API, for the CLI.
+//! A small client of Tollgate's own HTTP API, for the CLI. Admin API bodies are the server's own
+//! request and view types (`http::admin`), so both ends agree on every field name.
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use super::error::{ApiProblem, CliError};
+use crate::http::admin::problem::ProblemField;
 use crate::http::oauth::TOKEN_PATH;
 
 const ADMIN_PREFIX: &str = "/admin/v1";
 
+#[derive(Debug)]
 pub struct Api {
     endpoint: String,
     http: reqwest::Client,
@@ -25,33 +31,52 @@ pub fn client_path(client_id: &str) -> String {
     format!("/clients/{}", segment(client_id))
 }
 
+/// The parts of an admin API problem (RFC 9457) the CLI shows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ProblemBody {
+    detail: Option<String>,
+    errors: Vec<ProblemField>,
+}
+
+impl ProblemBody {
+    fn into_error(self, status: StatusCode) -> CliError {
+        CliError::Api(ApiProblem {
+            status,
+            detail: self.detail,
+            errors: self.errors,
+        })
+    }
+}
+
+/// No request body: for `GET` and `DELETE`.
+const NO_BODY: Option<&()> = None;
+
 impl Api {
-    pub fn new(endpoint: &str) -> Result<Api, String> {
-        let url = url::Url::parse(endpoint).map_err(|e| {
-            format!("--endpoint `{endpoint}` is not a URL ({e}); use e.g. http://127.0.0.1:8080")
+    pub fn new(endpoint: &str) -> Result<Api, CliError> {
+        let url = url::Url::parse(endpoint).map_err(|source| CliError::EndpointNotUrl {
+            endpoint: endpoint.to_owned(),
+            source,
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "--endpoint `{endpoint}` must be an http or https URL"
-            ));
+            return Err(CliError::EndpointScheme(endpoint.to_owned()));
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("tollgate-cli/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+            .map_err(CliError::HttpClient)?;
         Ok(Api {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             http,
         })
     }
 
-    fn unreachable(&self, e: reqwest::Error) -> String {
-        format!(
-            "cannot reach Tollgate at {} ({e}). Is the server running? Point --endpoint or \
-             TOLLGATE_ENDPOINT at it.",
-            self.endpoint
-        )
+    fn unreachable(&self, source: reqwest::Error) -> CliError {
+        CliError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            source,
+        }
     }
 
     /// The client credentials grant with the credentials in TOLLGATE_CLIENT_ID and
@@ -60,17 +85,13 @@ impl Api {
         &self,
         scopes: &[String],
         resource: Option<&str>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, CliError> {
         let id = std::env::var("TOLLGATE_CLIENT_ID").ok();
         let secret = std::env::var("TOLLGATE_CLIENT_SECRET")
             .ok()
             .map(Zeroizing::new);
         let (Some(id), Some(secret)) = (id, secret) else {
-            return Err(
-                "set TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET to a client's \
-                 credentials (the administrator's are printed when the server first starts)"
-                    .into(),
-            );
+            return Err(CliError::NoCredentials);
         };
         // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
         let pair = Zeroizing::new(format!("{}:{}", segment(&id), segment(&secret)));
@@ -95,25 +116,20 @@ impl Api {
             .await
             .map_err(|e| self.unreachable(e))?;
         let status = response.status();
-        let json: Value = response.json().await.map_err(|e| {
-            format!("the token endpoint answered {status} with a body that is not JSON ({e})")
-        })?;
+        let json: Value = response
+            .json()
+            .await
+            .map_err(|source| CliError::TokenNotJson { status, source })?;
         if status.is_success() {
             return Ok(json);
         }
-        let code = json["error"].as_str().unwrap_or("error");
-        let description = json["error_description"].as_str().unwrap_or("");
-        let hint = if code == "invalid_client" {
-            " (check TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET)"
-        } else {
-            ""
-        };
-        Err(format!(
-            "token request refused: {code}: {description}{hint}"
-        ))
+        Err(CliError::TokenRefused {
+            code: json["error"].as_str().unwrap_or("error").to_owned(),
+            description: json["error_description"].as_str().unwrap_or("").to_owned(),
+        })
     }
 
-    async fn issuer(&self) -> Result<String, String> {
+    async fn issuer(&self) -> Result<String, CliError> {
         let response = self
             .http
             .get(format!(
@@ -123,70 +139,78 @@ impl Api {
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
-        let doc: Value = response.json().await.map_err(|e| {
-            format!(
-                "{} does not look like a Tollgate server ({e})",
-                self.endpoint
-            )
-        })?;
+        let doc: Value = response
+            .json()
+            .await
+            .map_err(|source| CliError::NotTollgate {
+                endpoint: self.endpoint.clone(),
+                source,
+            })?;
         doc["issuer"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| format!("{} does not look like a Tollgate server", self.endpoint))
+            .ok_or_else(|| CliError::NoIssuer(self.endpoint.clone()))
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        let response = self.request(Method::GET, path, NO_BODY).await?;
+        json_answer(response).await
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CliError> {
+        let response = self.request(Method::POST, path, Some(body)).await?;
+        json_answer(response).await
+    }
+
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CliError> {
+        let response = self.request(Method::PATCH, path, Some(body)).await?;
+        json_answer(response).await
+    }
+
+    /// A `DELETE` that answers 204 No Content.
+    pub async fn delete(&self, path: &str) -> Result<(), CliError> {
+        let response = self.request(Method::DELETE, path, NO_BODY).await?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(());
+        }
+        json_answer::<serde::de::IgnoredAny>(response)
+            .await
+            .map(drop)
+    }
+
+    /// A `POST` whose answer is not JSON (a credential export): the body as text.
+    pub async fn post_raw<B: Serialize>(&self, path: &str, body: &B) -> Result<String, CliError> {
+        let response = self.request(Method::POST, path, Some(body)).await?;
+        let status = response.status();
+        if status.is_success() {
+            return response.text().await.map_err(CliError::Read);
+        }
+        let problem: ProblemBody = response.json().await.unwrap_or_default();
+        Err(problem.into_error(status))
     }
 
     /// Calls the admin API with a fresh token for the admin API's audience (the issuer).
-    pub async fn send(
+    async fn request<B: Serialize>(
         &self,
         method: Method,
         path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        let response = self.request(method, path, body).await?;
-        let status = response.status();
-        if status == StatusCode::NO_CONTENT {
-            return Ok(Value::Null);
-        }
-        let json: Value = response.json().await.map_err(|e| {
-            format!("the admin API answered {status} with a body that is not JSON ({e})")
-        })?;
-        if status.is_success() {
-            return Ok(json);
-        }
-        Err(problem_message(status, &json))
-    }
-
-    /// Like `send`, for answers that are not JSON (credential exports): the body as text.
-    pub async fn send_raw(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<String, String> {
-        let response = self.request(method, path, body).await?;
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .text()
-                .await
-                .map_err(|e| format!("cannot read the answer: {e}"));
-        }
-        let json: Value = response.json().await.unwrap_or(Value::Null);
-        Err(problem_message(status, &json))
-    }
-
-    async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<reqwest::Response, String> {
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, CliError> {
         let issuer = self.issuer().await?;
         let token = self.client_token(&[], Some(&issuer)).await?;
         let access_token = Zeroizing::new(
             token["access_token"]
                 .as_str()
-                .ok_or("the token response has no access_token")?
+                .ok_or(CliError::NoAccessToken)?
                 .to_owned(),
         );
         let mut request = self
@@ -194,29 +218,21 @@ impl Api {
             .request(method, format!("{}{ADMIN_PREFIX}{path}", self.endpoint))
             .bearer_auth(access_token.as_str());
         if let Some(b) = body {
-            request = request.json(&b);
+            request = request.json(b);
         }
         request.send().await.map_err(|e| self.unreachable(e))
     }
 }
 
-/// An admin API problem as a message that says what to do.
-fn problem_message(status: StatusCode, json: &Value) -> String {
-    let mut message = json["detail"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("the admin API answered {status}"));
-    if let Some(errors) = json["errors"].as_array() {
-        for e in errors {
-            message.push_str(&format!(
-                "\n  {}: {}",
-                e["field"].as_str().unwrap_or("?"),
-                e["message"].as_str().unwrap_or("?")
-            ));
-        }
+/// The answer as `T` when the call succeeded, else the problem the admin API reported.
+async fn json_answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, CliError> {
+    let status = response.status();
+    let body = response.bytes().await.map_err(CliError::Read)?;
+    if status.is_success() {
+        return serde_json::from_slice(&body)
+            .map_err(|source| CliError::UnexpectedAnswer { status, source });
     }
-    if status == StatusCode::FORBIDDEN {
-        message.push_str("\n  (TOLLGATE_CLIENT_ID must be a client with the scope tollgate:admin)");
-    }
-    message
+    let problem: ProblemBody =
+        serde_json::from_slice(&body).map_err(|source| CliError::NotJson { status, source })?;
+    Err(problem.into_error(status))
 }

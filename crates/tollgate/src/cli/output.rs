@@ -1,20 +1,43 @@
-//! Human output (tables, key-value lines) and `--json` output for scripts.
+//! Human output (tables, key-value lines) and `--json` output for scripts, from the admin
+//! API's own view types.
 
+use serde::Serialize;
 use serde_json::Value;
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) if s.is_empty() => "-".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) if a.is_empty() => "-".into(),
-        Value::Array(a) => a.iter().map(s).collect::<Vec<_>>().join(" "),
-        other => other.to_string(),
+use crate::http::admin::audit::AuditEventView;
+use crate::http::admin::keys::{KeyList, KeyView};
+use crate::http::admin::leaked::LeakedSecretResponse;
+use crate::http::admin::views::{ClientView, CreatedClient, CreatedSecret};
+
+/// A text cell: `-` when empty.
+fn text(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_owned()
     }
 }
 
-fn json_out(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+/// An optional text cell: `-` when absent or empty.
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map_or_else(|| "-".into(), text)
+}
+
+/// A list cell: the items separated by spaces, `-` when there are none.
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    items.iter().map(|i| text(i)).collect::<Vec<_>>().join(" ")
+}
+
+/// Pretty JSON with the keys in alphabetical order, as scripts have always had it.
+fn json_out(v: &impl Serialize) {
+    let value = serde_json::to_value(v).unwrap_or_default();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
 }
 
 /// A table with a header row, columns padded to their widest cell.
@@ -39,42 +62,41 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-fn client_fields(c: &Value) {
-    let lifetime = match &c["access_token_lifetime"] {
-        Value::Null => "server default".to_owned(),
-        v => format!("{} s", s(v)),
+fn client_fields(c: &ClientView) {
+    let lifetime = match c.access_token_lifetime {
+        None => "server default".to_owned(),
+        Some(l) => format!("{l} s"),
     };
     let pairs = [
-        ("client_id", s(&c["client_id"])),
-        ("name", s(&c["name"])),
-        ("description", s(&c["description"])),
-        ("scopes", s(&c["scopes"])),
+        ("client_id", text(&c.client_id)),
+        ("name", text(&c.name)),
+        ("description", text(&c.description)),
+        ("scopes", list(&c.scopes)),
         ("token lifetime", lifetime),
-        ("created", s(&c["created_at"])),
-        ("updated", s(&c["updated_at"])),
+        ("created", text(&c.created_at)),
+        ("updated", text(&c.updated_at)),
     ];
     for (k, v) in pairs {
         println!("{k:<15} {v}");
     }
-    let secrets = c["secrets"].as_array().cloned().unwrap_or_default();
     println!();
     table(
         &["SECRET ID", "CREATED", "EXPIRES", "LAST USED"],
-        &secrets
+        &c.secrets
             .iter()
             .map(|x| {
                 vec![
-                    s(&x["secret_id"]),
-                    s(&x["created_at"]),
-                    s(&x["expires_at"]),
-                    s(&x["last_used_at"]),
+                    text(&x.secret_id),
+                    text(&x.created_at),
+                    opt(&x.expires_at),
+                    opt(&x.last_used_at),
                 ]
             })
             .collect::<Vec<_>>(),
     );
 }
 
-pub fn client(c: &Value, json: bool) {
+pub fn client(c: &ClientView, json: bool) {
     if json {
         json_out(c);
     } else {
@@ -82,34 +104,34 @@ pub fn client(c: &Value, json: bool) {
     }
 }
 
-pub fn created_client(v: &Value, json: bool) {
+pub fn created_client(v: &CreatedClient, json: bool) {
     if json {
         json_out(v);
         return;
     }
-    client_fields(&v["client"]);
+    client_fields(&v.client);
     println!();
-    println!("client_secret   {}", s(&v["client_secret"]));
+    println!("client_secret   {}", text(v.client_secret.expose()));
     println!();
     println!("The secret is shown only this once: store it now.");
 }
 
-pub fn created_secret(client_id: &str, v: &Value, json: bool) {
+pub fn created_secret(client_id: &str, v: &CreatedSecret, json: bool) {
     if json {
         json_out(v);
         return;
     }
     println!("client_id       {client_id}");
-    println!("secret_id       {}", s(&v["secret"]["secret_id"]));
-    println!("expires         {}", s(&v["secret"]["expires_at"]));
-    println!("client_secret   {}", s(&v["client_secret"]));
+    println!("secret_id       {}", text(&v.secret.secret_id));
+    println!("expires         {}", opt(&v.secret.expires_at));
+    println!("client_secret   {}", text(v.client_secret.expose()));
     println!();
     println!("The secret is shown only this once: store it now.");
 }
 
-pub fn client_list(clients: &[Value], json: bool) {
+pub fn client_list(clients: &[ClientView], json: bool) {
     if json {
-        json_out(&Value::Array(clients.to_vec()));
+        json_out(&clients);
         return;
     }
     table(
@@ -118,22 +140,28 @@ pub fn client_list(clients: &[Value], json: bool) {
             .iter()
             .map(|c| {
                 vec![
-                    s(&c["client_id"]),
-                    s(&c["name"]),
-                    s(&c["scopes"]),
-                    c["secrets"].as_array().map_or(0, Vec::len).to_string(),
-                    s(&c["created_at"]),
+                    text(&c.client_id),
+                    text(&c.name),
+                    list(&c.scopes),
+                    c.secrets.len().to_string(),
+                    text(&c.created_at),
                 ]
             })
             .collect::<Vec<_>>(),
     );
 }
 
+/// The token endpoint's answer (not an admin API type: it is RFC 6749 §5.1's).
 pub fn token(v: &Value, json: bool) {
     if json {
         json_out(v);
     } else {
-        println!("{}", s(&v["access_token"]));
+        let token = match &v["access_token"] {
+            Value::String(s) => text(s),
+            Value::Null => "-".into(),
+            other => other.to_string(),
+        };
+        println!("{token}");
     }
 }
 
@@ -152,47 +180,46 @@ pub fn raw(text: &str) {
     }
 }
 
-pub fn keys(v: &Value, json: bool) {
+pub fn keys(v: &KeyList, json: bool) {
     if json {
         json_out(v);
         return;
     }
-    let keys = v["keys"].as_array().cloned().unwrap_or_default();
     table(
         &["KID", "ALG", "STATE", "SIGNS FROM", "RETIRES", "REMOVED"],
-        &keys
+        &v.keys
             .iter()
             .map(|k| {
                 vec![
-                    s(&k["kid"]),
-                    s(&k["algorithm"]),
-                    s(&k["state"]),
-                    s(&k["activates_at"]),
-                    s(&k["retires_at"]),
-                    s(&k["removed_at"]),
+                    text(&k.kid),
+                    text(&k.algorithm),
+                    text(&k.state),
+                    text(&k.activates_at),
+                    opt(&k.retires_at),
+                    opt(&k.removed_at),
                 ]
             })
             .collect::<Vec<_>>(),
     );
 }
 
-pub fn rotated(k: &Value, json: bool) {
+pub fn rotated(k: &KeyView, json: bool) {
     if json {
         json_out(k);
     } else {
         println!(
             "new {} key {} is {}; it signs from {}",
-            s(&k["algorithm"]),
-            s(&k["kid"]),
-            s(&k["state"]),
-            s(&k["activates_at"])
+            text(&k.algorithm),
+            text(&k.kid),
+            text(&k.state),
+            text(&k.activates_at)
         );
     }
 }
 
-pub fn audit(events: &[Value], json: bool) {
+pub fn audit(events: &[AuditEventView], json: bool) {
     if json {
-        json_out(&Value::Array(events.to_vec()));
+        json_out(&events);
         return;
     }
     table(
@@ -200,51 +227,51 @@ pub fn audit(events: &[Value], json: bool) {
         &events
             .iter()
             .map(|e| {
-                let target = if e["secret_id"].is_string() {
-                    &e["secret_id"]
+                let target = if e.secret_id.is_some() {
+                    &e.secret_id
                 } else {
-                    &e["kid"]
+                    &e.kid
                 };
                 vec![
-                    s(&e["at"]),
-                    s(&e["actor"]),
-                    s(&e["action"]),
-                    s(&e["client_id"]),
-                    s(target),
-                    s(&e["detail"]),
+                    text(&e.at),
+                    text(&e.actor),
+                    text(&e.action),
+                    opt(&e.client_id),
+                    opt(target),
+                    text(&e.detail),
                 ]
             })
             .collect::<Vec<_>>(),
     );
 }
 
-pub fn leak_report(v: &Value, json: bool) {
+pub fn leak_report(v: &LeakedSecretResponse, json: bool) {
     if json {
         json_out(v);
         return;
     }
-    if v["already_disabled"] == Value::Bool(true) {
+    if v.already_disabled {
         println!(
             "this secret was already disabled at {}",
-            s(&v["disabled_at"])
+            text(&v.disabled_at)
         );
     } else {
         println!(
             "disabled secret {} at {}",
-            s(&v["secret_id"]),
-            s(&v["disabled_at"])
+            text(&v.secret_id),
+            text(&v.disabled_at)
         );
     }
     println!(
         "client          {} ({})",
-        s(&v["client_id"]),
-        s(&v["client_name"])
+        text(&v.client_id),
+        text(&v.client_name)
     );
     println!("tokens revoked  every token the client held");
     println!();
     println!("The client's other secrets still work; if the integration used this one, give it");
     println!(
         "a new secret with `tollgate clients secrets add {}`.",
-        s(&v["client_id"])
+        text(&v.client_id)
     );
 }

@@ -62,6 +62,19 @@ impl SecretId {
         SecretId(format!("sec_{}", hex(&random_bytes::<8>(rng))).into_boxed_str())
     }
 
+    /// An id as an administrator gives it (in a path): `sec_` and 1 to 64 ASCII letters or
+    /// digits. Anything else was never generated, so cannot name a secret.
+    pub fn parse(s: &str) -> Result<SecretId, FieldError> {
+        let ok = s.strip_prefix("sec_").is_some_and(|rest| {
+            (1..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        if ok {
+            Ok(SecretId(s.into()))
+        } else {
+            Err(FieldError::new("secret_id", "is not a secret id (sec_…)"))
+        }
+    }
+
     pub fn from_stored(s: String) -> SecretId {
         SecretId(s.into_boxed_str())
     }
@@ -269,6 +282,22 @@ impl ClientPatch {
 mod tests {
     use super::*;
     use crate::clock::SystemRng;
+
+    #[test]
+    fn secret_ids() {
+        let generated = SecretId::generate(&SystemRng);
+        assert_eq!(SecretId::parse(generated.as_str()), Ok(generated));
+        for bad in [
+            "",
+            "sec_",
+            "sec_a-b",
+            "tgs_0123",
+            "sec_0123 ",
+            &format!("sec_{}", "a".repeat(65)),
+        ] {
+            assert!(SecretId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn client_ids() {

@@ -1,13 +1,12 @@
 //! `/admin/v1/audit`: the audit trail, oldest first, with a cursor.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
-use super::json::query_problem;
+use super::extract::AdminQuery;
 use super::problem::Problem;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::FieldError;
@@ -25,7 +24,7 @@ pub struct AuditParams {
     pub client_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventView {
     pub id: i64,
     pub at: String,
@@ -56,12 +55,40 @@ impl From<AuditEvent> for AuditEventView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditPage {
     pub events: Vec<AuditEventView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<i64>,
+}
+
+/// Which events to list, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Events after this id.
+    pub after: i64,
+    pub limit: u32,
+    pub client_id: Option<String>,
+}
+
+impl TryFrom<AuditParams> for AuditQuery {
+    type Error = Problem;
+
+    fn try_from(p: AuditParams) -> Result<AuditQuery, Problem> {
+        let limit = p.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(Problem::validation(vec![FieldError::new(
+                "limit",
+                "must be between 1 and 500",
+            )]));
+        }
+        Ok(AuditQuery {
+            after: p.cursor.unwrap_or(0),
+            limit,
+            client_id: p.client_id,
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/audit", tag = "audit",
@@ -71,23 +98,16 @@ pub struct AuditPage {
 pub async fn list(
     State(state): State<AppState>,
     _admin: Admin,
-    query: Result<Query<AuditParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, Problem> {
-    let Query(p) = query.map_err(query_problem)?;
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(Problem::validation(vec![FieldError::new(
-            "limit",
-            "must be between 1 and 500",
-        )]));
-    }
+    let q = AuditQuery::try_from(params)?;
     let mut events = state
         .tollgate
-        .audit_events(p.cursor.unwrap_or(0), limit + 1, p.client_id.as_deref())
+        .audit_events(q.after, q.limit + 1, q.client_id.as_deref())
         .await
         .map_err(crate::service::ClientError::Store)?;
-    let more = events.len() > limit as usize;
-    events.truncate(limit as usize);
+    let more = events.len() > q.limit as usize;
+    events.truncate(q.limit as usize);
     let next_cursor = more.then(|| events.last().map(|e| e.id)).flatten();
     Ok(Json(AuditPage {
         events: events.into_iter().map(AuditEventView::from).collect(),

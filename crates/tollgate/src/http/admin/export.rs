@@ -4,14 +4,22 @@
 //! `{{client_secret}}`, `{{token_url}}` and `{{scope}}`.
 
 use axum::Json;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::IntoParams;
 
+use super::extract::AdminQuery;
 use super::problem::Problem;
-use crate::clock::{Rng, UnixTime, random_bytes};
+use crate::clock::{Rng, SystemRng, UnixTime, random_bytes};
+use crate::domain::client::Client;
 use crate::domain::hex;
+use crate::domain::secret::ClientSecret;
+use crate::http::AppState;
+use crate::http::oauth::TOKEN_PATH;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -22,6 +30,30 @@ pub enum Format {
 
 pub const ENV_MEDIA_TYPE: &str = "text/x-dotenv";
 pub const POSTMAN_MEDIA_TYPE: &str = "application/vnd.postman.environment+json";
+
+/// How the one-time credentials come back.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `json` (default), `env` (a .env file) or `postman` (a Postman environment). The Accept
+    /// header `text/x-dotenv` or `application/vnd.postman.environment+json` does the same.
+    pub format: Option<String>,
+}
+
+/// The negotiated [`Format`] of a request that creates a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Export(pub Format);
+
+impl<S: Send + Sync> FromRequestParts<S> for Export {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Export, Problem> {
+        let AdminQuery(params) =
+            AdminQuery::<ExportParams>::from_request_parts(parts, state).await?;
+        negotiate(params.format.as_deref(), &parts.headers).map(Export)
+    }
+}
 
 /// `?format=` wins; otherwise the Accept header; otherwise JSON.
 pub fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Format, Problem> {
@@ -63,10 +95,42 @@ pub fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<Format, Pr
 pub struct Credentials<'a> {
     pub name: &'a str,
     pub client_id: &'a str,
-    pub client_secret: &'a str,
+    pub client_secret: &'a ClientSecret,
     pub issuer: &'a str,
     pub token_url: &'a str,
     pub scope: &'a str,
+}
+
+/// The 201 answer carrying a new secret of `client`, at `location`, in the negotiated format:
+/// `json_body` as JSON, or an export.
+pub fn created(
+    state: &AppState,
+    Export(format): Export,
+    location: &str,
+    client: &Client,
+    secret: &ClientSecret,
+    json_body: impl Serialize,
+    now: UnixTime,
+) -> Response {
+    let issuer = &state.tollgate.policy().issuer;
+    let token_url = format!("{issuer}{TOKEN_PATH}");
+    let scope = client.scopes.to_delimited();
+    respond(
+        format,
+        StatusCode::CREATED,
+        location,
+        json_body,
+        &Credentials {
+            name: client.name.as_str(),
+            client_id: client.id.as_str(),
+            client_secret: secret,
+            issuer,
+            token_url: &token_url,
+            scope: &scope,
+        },
+        now,
+        &SystemRng,
+    )
 }
 
 /// The response carrying a secret: `status` with `json` as the JSON form, or the export.
@@ -154,7 +218,7 @@ pub fn env_file(c: &Credentials<'_>) -> String {
          OAUTH_SCOPE={scope}\n",
         name = quoted(c.name),
         id = quoted(c.client_id),
-        secret = quoted(c.client_secret),
+        secret = quoted(c.client_secret.expose()),
         token_url = quoted(c.token_url),
         issuer = quoted(c.issuer),
         scope = quoted(c.scope),
@@ -168,7 +232,7 @@ pub fn postman_environment(c: &Credentials<'_>, now: UnixTime, rng: &dyn Rng) ->
         "name": format!("Tollgate: {}", c.name),
         "values": [
             var("client_id", c.client_id, "default"),
-            var("client_secret", c.client_secret, "secret"),
+            var("client_secret", c.client_secret.expose(), "secret"),
             var("token_url", c.token_url, "default"),
             var("issuer", c.issuer, "default"),
             var("scope", c.scope, "default"),
@@ -198,13 +262,12 @@ fn uuid_v4(rng: &dyn Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemRng;
 
-    fn creds() -> Credentials<'static> {
+    fn creds(secret: &ClientSecret) -> Credentials<'_> {
         Credentials {
             name: "Report \"exporter\" $HOME",
             client_id: "tgc_1",
-            client_secret: "tgs_2",
+            client_secret: secret,
             issuer: "https://auth.example.com",
             token_url: "https://auth.example.com/oauth2/token",
             scope: "reports:export enterprise:user",
@@ -213,7 +276,8 @@ mod tests {
 
     #[test]
     fn env_file_quotes_and_escapes() {
-        let env = env_file(&creds());
+        let secret = ClientSecret::new("tgs_2".into());
+        let env = env_file(&creds(&secret));
         assert!(env.contains("OAUTH_CLIENT_ID=\"tgc_1\"\n"));
         assert!(env.contains("OAUTH_CLIENT_SECRET=\"tgs_2\"\n"));
         assert!(env.contains("OAUTH_SCOPE=\"reports:export enterprise:user\"\n"));
@@ -222,7 +286,8 @@ mod tests {
 
     #[test]
     fn postman_environment_shape() {
-        let p = postman_environment(&creds(), UnixTime(0), &SystemRng);
+        let secret = ClientSecret::new("tgs_2".into());
+        let p = postman_environment(&creds(&secret), UnixTime(0), &SystemRng);
         assert_eq!(p["_postman_variable_scope"], "environment");
         let id = p["id"].as_str().unwrap();
         assert_eq!(id.len(), 36);
@@ -235,6 +300,14 @@ mod tests {
             .unwrap();
         assert_eq!(secret["type"], "secret");
         assert_eq!(secret["value"], "tgs_2");
+    }
+
+    #[test]
+    fn debug_of_credentials_hides_the_secret() {
+        let secret = ClientSecret::new("tgs_0123456789abcdef".into());
+        let shown = format!("{:?}", creds(&secret));
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("tgc_1"), "{shown}");
     }
 
     #[test]

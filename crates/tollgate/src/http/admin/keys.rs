@@ -1,24 +1,23 @@
 //! `/admin/v1/keys`: the signing keys and their lifecycle; rotation on demand.
 
-use std::str::FromStr;
-
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Admin;
-use super::json::json_problem;
+use super::extract::AdminJson;
 use super::problem::Problem;
+use super::requests::parse_algorithm;
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
 use crate::http::AppState;
 use crate::keys::KeyStatus;
+use crate::service::ClientError;
 
 /// A signing key, public facts only.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct KeyView {
     pub kid: String,
     pub algorithm: String,
@@ -48,12 +47,12 @@ impl From<&KeyStatus> for KeyView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
     /// The algorithm whose key rotates; default: the server's default algorithm.
@@ -65,6 +64,30 @@ pub struct RotateRequest {
     pub immediate: bool,
 }
 
+/// A rotation to make, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// `None`: the server's default algorithm.
+    pub algorithm: Option<Algorithm>,
+    pub immediate: bool,
+}
+
+impl TryFrom<RotateRequest> for Rotation {
+    type Error = Problem;
+
+    fn try_from(req: RotateRequest) -> Result<Rotation, Problem> {
+        let algorithm = req
+            .algorithm
+            .map(|a| parse_algorithm("algorithm", &a))
+            .transpose()
+            .map_err(|e| Problem::validation(vec![e]))?;
+        Ok(Rotation {
+            algorithm,
+            immediate: req.immediate,
+        })
+    }
+}
+
 #[utoipa::path(get, path = "/keys", tag = "keys",
     responses((status = 200, description = "Every signing key and its state", body = KeyList)),
     security(("bearer" = ["tollgate:admin"])))]
@@ -74,7 +97,7 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
         .tollgate
         .key_statuses(now)
         .await
-        .map_err(crate::service::ClientError::from)?;
+        .map_err(ClientError::from)?;
     Ok(Json(KeyList {
         keys: statuses.iter().map(KeyView::from).collect(),
     }))
@@ -91,24 +114,42 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
 pub async fn rotate(
     State(state): State<AppState>,
     admin: Admin,
-    body: Result<Json<RotateRequest>, JsonRejection>,
+    AdminJson(req): AdminJson<RotateRequest>,
 ) -> Result<(StatusCode, Json<KeyView>), Problem> {
-    let Json(req) = body.map_err(json_problem)?;
-    let alg = match req.algorithm.as_deref() {
-        None => state.tollgate.keys().current().algorithm(),
-        Some(a) => Algorithm::from_str(a).map_err(|_| {
-            Problem::validation(vec![crate::domain::client::FieldError::new(
-                "algorithm",
-                format!("`{a}` is not one of ES256, EdDSA, RS256"),
-            )])
-        })?,
-    };
+    let rotation = Rotation::try_from(req)?;
+    let alg = rotation
+        .algorithm
+        .unwrap_or_else(|| state.tollgate.keys().current().algorithm());
     let now = state.tollgate.now();
     let status = state
         .tollgate
-        .rotate_key(&admin.client_id, alg, req.immediate, now)
+        .rotate_key(&admin.client_id, alg, rotation.immediate, now)
         .await
-        .map_err(crate::service::ClientError::from)?;
-    tracing::info!(kid = status.kid, alg = %alg, immediate = req.immediate, "signing key rotated");
+        .map_err(ClientError::from)?;
+    tracing::info!(kid = status.kid, alg = %alg, immediate = rotation.immediate, "signing key rotated");
     Ok((StatusCode::CREATED, Json(KeyView::from(&status))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_names_a_known_algorithm_or_none() {
+        let req = |algorithm: Option<&str>| RotateRequest {
+            algorithm: algorithm.map(str::to_owned),
+            immediate: true,
+        };
+        let default = Rotation::try_from(req(None)).unwrap();
+        assert_eq!(default.algorithm, None);
+        assert!(default.immediate);
+        assert!(
+            Rotation::try_from(req(Some("ES256")))
+                .unwrap()
+                .algorithm
+                .is_some()
+        );
+        let bad = Rotation::try_from(req(Some("HS256"))).unwrap_err();
+        assert_eq!(bad.errors[0].field, "algorithm");
+    }
 }

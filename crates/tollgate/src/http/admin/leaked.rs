@@ -3,30 +3,34 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Admin;
-use super::json::json_problem;
+use super::extract::AdminJson;
 use super::problem::Problem;
+use super::views::plain_secret;
 use crate::domain::secret::ClientSecret;
 use crate::http::AppState;
 
-#[derive(Deserialize, ToSchema)]
+// The secret lives only in a type that zeroizes it and that `Debug` does not show.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeakedSecretRequest {
     /// The secret as found (`tgs_…`).
-    pub secret: String,
+    #[serde(with = "plain_secret")]
+    #[schema(value_type = String)]
+    pub secret: ClientSecret,
 }
 
-impl std::fmt::Debug for LeakedSecretRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LeakedSecretRequest(<redacted>)")
+impl From<LeakedSecretRequest> for ClientSecret {
+    /// The secret without the blanks a copy and paste picks up.
+    fn from(req: LeakedSecretRequest) -> ClientSecret {
+        ClientSecret::new(req.secret.expose().trim().to_owned())
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LeakedSecretResponse {
     pub client_id: String,
     pub client_name: String,
@@ -49,12 +53,9 @@ pub struct LeakedSecretResponse {
 pub async fn report(
     State(state): State<AppState>,
     admin: Admin,
-    body: Result<Json<LeakedSecretRequest>, JsonRejection>,
+    AdminJson(req): AdminJson<LeakedSecretRequest>,
 ) -> Result<Json<LeakedSecretResponse>, Problem> {
-    let Json(req) = body.map_err(json_problem)?;
-    // From here on the secret lives only in a type that zeroizes it.
-    let secret = ClientSecret::new(req.secret.trim().to_owned());
-    drop(zeroize::Zeroizing::new(req.secret));
+    let secret = ClientSecret::from(req);
     let now = state.tollgate.now();
     let report = state
         .tollgate
@@ -68,4 +69,18 @@ pub async fn report(
         already_disabled: report.already_disabled,
         tokens_revoked: true,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_a_leak_report_hides_the_secret_and_the_secret_is_trimmed() {
+        let req: LeakedSecretRequest =
+            serde_json::from_str(r#"{"secret": " tgs_0123456789abcdef\n"}"#).unwrap();
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert_eq!(ClientSecret::from(req).expose(), "tgs_0123456789abcdef");
+    }
 }

@@ -8,10 +8,13 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod export;
-pub mod json;
+pub mod extract;
 pub mod keys;
 pub mod leaked;
 pub mod problem;
+pub mod requests;
+pub mod secrets;
+pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -35,10 +38,10 @@ pub fn router() -> Router<AppState> {
                 .patch(clients::update)
                 .delete(clients::delete),
         )
-        .route("/clients/{client_id}/secrets", post(clients::add_secret))
+        .route("/clients/{client_id}/secrets", post(secrets::add_secret))
         .route(
             "/clients/{client_id}/secrets/{secret_id}",
-            delete(clients::remove_secret),
+            delete(secrets::remove_secret),
         )
         .route("/secrets/leaked", post(leaked::report))
         .route("/keys", get(keys::list))
@@ -65,8 +68,8 @@ pub fn router() -> Router<AppState> {
         clients::get,
         clients::update,
         clients::delete,
-        clients::add_secret,
-        clients::remove_secret,
+        secrets::add_secret,
+        secrets::remove_secret,
         leaked::report,
         keys::list,
         keys::rotate,

@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::client::FieldError;
@@ -32,7 +32,7 @@ pub struct Problem {
     www_authenticate: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProblemField {
     pub field: String,
     pub message: String,
@@ -101,6 +101,14 @@ impl Problem {
             "no client with this id",
         )
     }
+
+    pub fn secret_not_found() -> Problem {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "secret_not_found",
+            "the client has no secret with this id",
+        )
+    }
 }
 
 impl From<ClientError> for Problem {
@@ -113,11 +121,7 @@ impl From<ClientError> for Problem {
                 "a client with this name already exists; names are unique",
             ),
             ClientError::NotFound => Problem::client_not_found(),
-            ClientError::SecretNotFound => Problem::new(
-                StatusCode::NOT_FOUND,
-                "secret_not_found",
-                "the client has no secret with this id",
-            ),
+            ClientError::SecretNotFound => Problem::secret_not_found(),
             ClientError::TooManySecrets(max) => Problem::new(
                 StatusCode::CONFLICT,
                 "too_many_secrets",

@@ -1,0 +1,234 @@
+//! The command line as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "OAuth 2.0 authorization server for machine-to-machine access"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (embedded SQLite in ./tollgate-data unless configured otherwise).
+    Serve {
+        /// TOML configuration file; TOLLGATE_* environment variables override it.
+        #[arg(long, env = "TOLLGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Manage API clients through the admin API.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Apply pending database migrations, then exit (`serve` also applies them at start).
+    Migrate {
+        /// TOML configuration file; TOLLGATE_* environment variables override it.
+        #[arg(long, env = "TOLLGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Signing keys: list them, or rotate one.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Show the audit trail: who did what to which client, secret or key.
+    Audit {
+        #[command(flatten)]
+        conn: Connection,
+        /// Only events about this client.
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Get an access token with the client credentials grant, as an integration would.
+    Token {
+        #[command(flatten)]
+        conn: Connection,
+        /// Narrow the token to these scopes (repeat the flag); default: all of the client's.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// The API the token is for (RFC 8707 resource indicator).
+        #[arg(long)]
+        resource: Option<String>,
+        /// Print the whole token response as JSON instead of the bare token.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the server is and who is asking. Credentials come from the environment only, so
+/// they never appear in a process listing or shell history.
+#[derive(Debug, Args)]
+pub struct Connection {
+    /// Base URL of the Tollgate server.
+    #[arg(
+        long,
+        env = "TOLLGATE_ENDPOINT",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub endpoint: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys and their states (next, current, retired).
+    List {
+        #[command(flatten)]
+        conn: Connection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Announce a successor key now; it signs after the announce period.
+    Rotate {
+        #[command(flatten)]
+        conn: Connection,
+        /// The algorithm whose key rotates (default: the server's default).
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// Make the new key sign at once (for a key believed compromised).
+        #[arg(long)]
+        immediate: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How one-time credentials are printed.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Output {
+    /// The admin API's JSON.
+    Json,
+    /// A .env file: OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_TOKEN_URL, OAUTH_ISSUER, OAUTH_SCOPE.
+    Env,
+    /// A Postman environment file to import.
+    Postman,
+}
+
+impl Output {
+    pub fn query(self) -> &'static str {
+        match self {
+            Output::Json => "json",
+            Output::Env => "env",
+            Output::Postman => "postman",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Create a client; its secret is shown once.
+    Create {
+        #[command(flatten)]
+        conn: Connection,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A scope the client may get (repeat the flag for several).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Access token lifetime in seconds for this client (default: the server's).
+        #[arg(long, value_name = "SECONDS")]
+        token_lifetime: Option<u64>,
+        /// Sign this client's tokens with another active algorithm (ES256, EdDSA, RS256).
+        #[arg(long)]
+        signing_algorithm: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print the credentials as a file to save: json, env or postman.
+        #[arg(long, conflicts_with = "json")]
+        output: Option<Output>,
+    },
+    /// List clients.
+    List {
+        #[command(flatten)]
+        conn: Connection,
+        /// Clients per request.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Get {
+        #[command(flatten)]
+        conn: Connection,
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a client's name, description, scopes or token lifetime.
+    Update {
+        #[command(flatten)]
+        conn: Connection,
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Replace the client's scopes (repeat the flag); see --no-scopes to remove all.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Remove every scope from the client.
+        #[arg(long, conflicts_with = "scopes")]
+        no_scopes: bool,
+        #[arg(long, value_name = "SECONDS")]
+        token_lifetime: Option<u64>,
+        /// Use the server's default token lifetime again.
+        #[arg(long, conflicts_with = "token_lifetime")]
+        default_token_lifetime: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client: it can get no more tokens.
+    Delete {
+        #[command(flatten)]
+        conn: Connection,
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or remove a client's secrets (rotation without downtime).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Add a secret; it is shown once.
+    Add {
+        #[command(flatten)]
+        conn: Connection,
+        client_id: String,
+        /// When the secret stops working (RFC 3339, e.g. 2030-01-31T12:00:00Z).
+        #[arg(long)]
+        expires_at: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print the credentials as a file to save: json, env or postman.
+        #[arg(long, conflicts_with = "json")]
+        output: Option<Output>,
+    },
+    /// Disable a secret found in the wild and revoke its client's tokens. Reads the secret
+    /// from standard input, so it stays out of shell history and process listings.
+    Leaked {
+        #[command(flatten)]
+        conn: Connection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a secret: it stops working at once.
+    Remove {
+        #[command(flatten)]
+        conn: Connection,
+        client_id: String,
+        secret_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}

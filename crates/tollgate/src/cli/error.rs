@@ -1,0 +1,123 @@
+//! Everything a CLI command can fail with, each saying what to do about it.
+
+use std::fmt;
+
+use reqwest::StatusCode;
+
+use crate::config::ConfigError;
+use crate::http::admin::problem::ProblemField;
+use crate::startup::BuildError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Start(#[from] BuildError),
+    #[error("server error: {0}")]
+    Server(std::io::Error),
+    #[error("migration failed: {0}")]
+    Migration(BuildError),
+    #[error("--endpoint `{endpoint}` is not a URL ({source}); use e.g. http://127.0.0.1:8080")]
+    EndpointNotUrl {
+        endpoint: String,
+        source: url::ParseError,
+    },
+    #[error("--endpoint `{0}` must be an http or https URL")]
+    EndpointScheme(String),
+    #[error("cannot build an HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+    #[error(
+        "cannot reach Tollgate at {endpoint} ({source}). Is the server running? Point \
+         --endpoint or TOLLGATE_ENDPOINT at it."
+    )]
+    Unreachable {
+        endpoint: String,
+        source: reqwest::Error,
+    },
+    #[error(
+        "set TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET to a client's credentials (the \
+         administrator's are printed when the server first starts)"
+    )]
+    NoCredentials,
+    #[error("the token endpoint answered {status} with a body that is not JSON ({source})")]
+    TokenNotJson {
+        status: StatusCode,
+        source: reqwest::Error,
+    },
+    #[error(
+        "token request refused: {code}: {description}{}",
+        invalid_client_hint(code)
+    )]
+    TokenRefused { code: String, description: String },
+    #[error("the token response has no access_token")]
+    NoAccessToken,
+    #[error("{endpoint} does not look like a Tollgate server ({source})")]
+    NotTollgate {
+        endpoint: String,
+        source: reqwest::Error,
+    },
+    #[error("{0} does not look like a Tollgate server")]
+    NoIssuer(String),
+    #[error("the admin API answered {status} with a body that is not JSON ({source})")]
+    NotJson {
+        status: StatusCode,
+        source: serde_json::Error,
+    },
+    #[error("the admin API answered {status} with a body this CLI does not understand ({source})")]
+    UnexpectedAnswer {
+        status: StatusCode,
+        source: serde_json::Error,
+    },
+    #[error("cannot read the answer: {0}")]
+    Read(reqwest::Error),
+    #[error(transparent)]
+    Api(#[from] ApiProblem),
+    #[error(
+        "nothing to update: give --name, --description, --scope, --no-scopes, \
+         --token-lifetime or --default-token-lifetime"
+    )]
+    NothingToUpdate,
+    #[error("cannot read the secret from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error(
+        "pipe the leaked secret into standard input, e.g. `tollgate clients secrets leaked < \
+         found.txt`"
+    )]
+    NoLeakedSecret,
+}
+
+fn invalid_client_hint(code: &str) -> &'static str {
+    if code == "invalid_client" {
+        " (check TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET)"
+    } else {
+        ""
+    }
+}
+
+/// A problem the admin API reported (RFC 9457), shown as a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub struct ApiProblem {
+    pub status: StatusCode,
+    pub detail: Option<String>,
+    pub errors: Vec<ProblemField>,
+}
+
+impl fmt::Display for ApiProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.detail {
+            Some(d) => f.write_str(d)?,
+            None => write!(f, "the admin API answered {}", self.status)?,
+        }
+        for e in &self.errors {
+            write!(f, "\n  {}: {}", e.field, e.message)?;
+        }
+        if self.status == StatusCode::FORBIDDEN {
+            f.write_str("\n  (TOLLGATE_CLIENT_ID must be a client with the scope tollgate:admin)")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! What the admin API answers about clients and secrets. The CLI reads the same types, so a
+//! renamed field breaks the build rather than the CLI.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::clock::UnixTime;
+use crate::domain::client::{Client, SecretInfo};
+use crate::domain::secret::ClientSecret;
+
+/// An API client. Never includes a secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientView {
+    #[schema(example = "tgc_5f0c8e2a9b1d4c7e3a6f8b2d")]
+    pub client_id: String,
+    #[schema(example = "User Provisioning")]
+    pub name: String,
+    pub description: String,
+    #[schema(example = json!(["enterprise:user"]))]
+    pub scopes: Vec<String>,
+    /// Seconds; `null` means the server default.
+    pub access_token_lifetime: Option<u64>,
+    /// `ES256`, `EdDSA` or `RS256`; `null` means the server default.
+    pub signing_algorithm: Option<String>,
+    pub secrets: Vec<SecretView>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One of a client's secrets, described without the secret itself.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SecretView {
+    pub secret_id: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    /// Written behind: may lag real use by up to a minute.
+    pub last_used_at: Option<String>,
+    /// Set when the secret was reported leaked and disabled.
+    pub disabled_at: Option<String>,
+}
+
+impl From<&SecretInfo> for SecretView {
+    fn from(s: &SecretInfo) -> SecretView {
+        SecretView {
+            secret_id: s.id.as_str().to_owned(),
+            created_at: s.created_at.to_rfc3339(),
+            expires_at: s.expires_at.map(UnixTime::to_rfc3339),
+            last_used_at: s.last_used_at.map(UnixTime::to_rfc3339),
+            disabled_at: s.disabled_at.map(UnixTime::to_rfc3339),
+        }
+    }
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> ClientView {
+        ClientView {
+            client_id: c.id.as_str().to_owned(),
+            name: c.name.as_str().to_owned(),
+            description: c.description.as_str().to_owned(),
+            scopes: c.scopes.to_vec(),
+            access_token_lifetime: c.access_token_lifetime,
+            signing_algorithm: c.signing_algorithm.map(|a| a.as_str().to_owned()),
+            secrets: c.secrets.iter().map(SecretView::from).collect(),
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Shown once: the only response that carries the secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedClient {
+    pub client: ClientView,
+    #[serde(with = "plain_secret")]
+    #[schema(value_type = String)]
+    pub client_secret: ClientSecret,
+}
+
+/// Shown once: the only response that carries the secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedSecret {
+    pub secret: SecretView,
+    #[serde(with = "plain_secret")]
+    #[schema(value_type = String)]
+    pub client_secret: ClientSecret,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientList {
+    pub clients: Vec<ClientView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A secret in clear on the wire, held in memory as [`ClientSecret`] (zeroized on drop, redacted
+/// by `Debug`) on both ends.
+pub mod plain_secret {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::domain::secret::ClientSecret;
+
+    pub fn serialize<S: Serializer>(secret: &ClientSecret, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(secret.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ClientSecret, D::Error> {
+        String::deserialize(d).map(ClientSecret::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> ClientView {
+        ClientView {
+            client_id: "tgc_1".into(),
+            name: "n".into(),
+            description: String::new(),
+            scopes: vec!["a".into()],
+            access_token_lifetime: None,
+            signing_algorithm: None,
+            secrets: Vec::new(),
+            created_at: "2030-01-01T00:00:00Z".into(),
+            updated_at: "2030-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn secret_view() -> SecretView {
+        SecretView {
+            secret_id: "sec_1".into(),
+            created_at: "2030-01-01T00:00:00Z".into(),
+            expires_at: None,
+            last_used_at: None,
+            disabled_at: None,
+        }
+    }
+
+    const SECRET: &str = "tgs_0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn debug_of_created_credentials_hides_the_secret() {
+        let client = CreatedClient {
+            client: view(),
+            client_secret: ClientSecret::new(SECRET.into()),
+        };
+        let secret = CreatedSecret {
+            secret: secret_view(),
+            client_secret: ClientSecret::new(SECRET.into()),
+        };
+        for shown in [format!("{client:?}"), format!("{secret:?}")] {
+            assert!(!shown.contains(&SECRET[4..]), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_secret_serialises_in_clear_and_back() {
+        let created = CreatedSecret {
+            secret: secret_view(),
+            client_secret: ClientSecret::new(SECRET.into()),
+        };
+        let json = serde_json::to_value(&created).unwrap();
+        assert_eq!(json["client_secret"], SECRET);
+        let back: CreatedSecret = serde_json::from_value(json).unwrap();
+        assert_eq!(back.client_secret.expose(), SECRET);
+    }
+}
