@@ -11,12 +11,10 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crate::clock::UnixTime;
+use crate::config::DEFAULT_OUTAGE_GRACE;
 
 /// `stale_since` while the caches follow the database.
 const CURRENT: i64 = i64::MIN;
-
-/// The default of `database_outage_grace`, in seconds.
-pub const DEFAULT_OUTAGE_GRACE: u64 = 300;
 
 #[derive(Debug)]
 pub struct Freshness {

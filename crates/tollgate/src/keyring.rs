@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::clock::{Rng, UnixTime};
-use crate::config::MAX_TOKEN_LIFETIME;
+use crate::domain::token::MAX_TOKEN_LIFETIME;
 use crate::keys::{Algorithm, KeyError, KeyRing, SigningKey};
 use crate::sealing::{Kek, SealError, is_sealed};
 use crate::store::{Store, StoreError, StoredKey};

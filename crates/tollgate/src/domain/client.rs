@@ -5,8 +5,8 @@ use std::fmt;
 use super::hex;
 use super::scope::{ScopeError, ScopeSet};
 use super::secret::SecretHash;
+use super::token::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
 use crate::clock::{Rng, UnixTime, random_bytes};
-use crate::config::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
 use crate::keys::Algorithm;
 
 pub const CLIENT_ID_PREFIX: &str = "tgc_";

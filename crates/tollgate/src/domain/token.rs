@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::scope::ScopeSet;
 use crate::clock::UnixTime;
 
+/// The shortest access-token lifetime, in seconds: below a minute a client spends more time
+/// fetching tokens than using them.
+pub const MIN_TOKEN_LIFETIME: u64 = 60;
+/// The longest access-token lifetime, in seconds. Revocations and retired signing keys are kept
+/// this long, since no token they concern can outlive it.
+pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
+
 /// The `aud` claim: one audience as a string, several as an array (RFC 7519 §4.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex;
 
-pub use clients::{Bootstrapped, LeakReport};
+pub use clients::{BootstrapCredentials, Bootstrapped, LeakReport};
 
 use crate::cache::ClientCache;
 use crate::clock::{Clock, Rng, UnixTime, random_bytes};
