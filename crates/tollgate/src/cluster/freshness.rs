@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crate::clock::UnixTime;
 
+/// Seconds a node that lost the database keeps authenticating clients from its cache, unless
+/// `database_outage_grace` says otherwise; also what a [`Freshness`] starts with.
+pub const DEFAULT_OUTAGE_GRACE: u64 = 300;
+
 /// `stale_since` while the caches follow the database.
 const CURRENT: i64 = i64::MIN;
-
-/// The default of `database_outage_grace`, in seconds.
-pub const DEFAULT_OUTAGE_GRACE: u64 = 300;
 
 #[derive(Debug)]
 pub struct Freshness {

@@ -2,12 +2,12 @@
 
 use std::fmt;
 
+use super::algorithm::Algorithm;
 use super::hex;
 use super::scope::{ScopeError, ScopeSet};
 use super::secret::SecretHash;
+use super::token::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
 use crate::clock::{Rng, UnixTime, random_bytes};
-use crate::domain::algorithm::Algorithm;
-use crate::domain::token::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
 
 pub const CLIENT_ID_PREFIX: &str = "tgc_";
 pub const MAX_NAME_LEN: usize = 100;

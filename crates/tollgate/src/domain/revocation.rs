@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::token::MAX_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
-use crate::domain::token::MAX_TOKEN_LIFETIME;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Revocation {

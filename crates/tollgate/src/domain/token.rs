@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use super::scope::ScopeSet;
 use crate::clock::UnixTime;
 
-/// Shortest access-token lifetime, in seconds: any shorter and clients would spend more time
+/// The shortest access-token lifetime, in seconds: below a minute a client spends more time
 /// fetching tokens than using them.
 pub const MIN_TOKEN_LIFETIME: u64 = 60;
-/// Longest access-token lifetime, in seconds. Revocations, retired keys and the revocation
-/// feed are kept this long, since no token outlives it.
+/// The longest access-token lifetime, in seconds. Revocations and retired signing keys are kept
+/// this long, since no token they concern can outlive it.
 pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
 
 /// The `aud` claim: one audience as a string, several as an array (RFC 7519 §4.1.3).

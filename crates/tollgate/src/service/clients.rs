@@ -2,7 +2,6 @@
 
 use super::{BOOTSTRAP_CLIENT_NAME, ClientError, Credentials, StartError, Tollgate};
 use crate::clock::UnixTime;
-use crate::config::BootstrapCredentials;
 use crate::domain::audit::{AuditAction, AuditEvent, SYSTEM_ACTOR};
 use crate::domain::client::{
     Client, ClientId, ClientName, ClientPatch, Description, FieldError, NewClient, SecretId,
@@ -14,6 +13,15 @@ use crate::domain::secret::ClientSecret;
 use crate::store::ListCursor;
 
 const BOOTSTRAPPED: &str = "bootstrapped";
+
+/// Credentials for the administrator client, supplied by an automated deployment
+/// (`TOLLGATE_BOOTSTRAP_CLIENT_ID`, `TOLLGATE_BOOTSTRAP_CLIENT_SECRET`). The configuration
+/// parses them, so a bad identifier stops startup with a message naming the variable.
+#[derive(Debug, Clone)]
+pub struct BootstrapCredentials {
+    pub client_id: ClientId,
+    pub client_secret: ClientSecret,
+}
 
 /// A client as the bootstrap created it, with its secret when Tollgate generated it.
 #[derive(Debug)]
@@ -214,13 +222,12 @@ impl Tollgate {
         };
         let result = match supplied {
             Some(creds) => {
-                let id = ClientId::parse(&creds.client_id)
-                    .map_err(|e| StartError::Bootstrap(e.message))?;
+                let id = creds.client_id.clone();
                 if self.cache.get(id.as_str()).is_some() {
                     let matches = self
                         .authenticate(
                             &Credentials {
-                                client_id: creds.client_id.clone(),
+                                client_id: creds.client_id.as_str().to_owned(),
                                 secret: creds.client_secret.clone(),
                             },
                             now,

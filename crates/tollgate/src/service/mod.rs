@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Mutex;
 
-pub use clients::Bootstrapped;
+pub use clients::{BootstrapCredentials, Bootstrapped};
 pub use secrets::LeakReport;
 
 use crate::cache::ClientCache;
