@@ -1,5 +1,6 @@
 //! The cached JWK Set: on-demand refetching (rate-limited), background refresh when the
-//! cached copy is stale, and never losing good keys to a failed fetch.
+//! cached copy is stale, and never losing good keys to a failed fetch. This is the cache and
+//! its bookkeeping; the fetches it decides on are made in `key_refresh.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};

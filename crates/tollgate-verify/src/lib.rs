@@ -88,8 +88,8 @@
 //! [`min_refetch_interval`](VerifierBuilder::min_refetch_interval) (10 s by default), so a
 //! flood of tokens with made-up key ids costs the issuer one request per interval. Once the
 //! set is older than its `Cache-Control: max-age`, the next verification refreshes it in the
-//! background (with `If-None-Match`) and goes on with the cached keys. A failed fetch never drops the keys already held: if Tollgate is briefly
-//! unreachable, tokens keep being verified.
+//! background (with `If-None-Match`) and goes on with the cached keys. A failed fetch never
+//! drops the keys already held: if Tollgate is briefly unreachable, tokens keep being verified.
 //!
 //! Plain `http` is accepted for loopback addresses only (local development), unless
 //! [`VerifierBuilder::danger_accept_http`] says otherwise.
@@ -98,11 +98,14 @@
 #![deny(missing_docs)]
 
 mod algorithm;
+mod builder;
 mod claims;
 mod clock;
+mod discovery;
 mod error;
 mod fetch;
 mod jwk;
+mod key_refresh;
 mod keys;
 mod revocation;
 mod token;
@@ -111,12 +114,11 @@ mod verifier;
 mod web;
 
 pub use algorithm::Algorithm;
+pub use builder::{DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, MAX_LEEWAY, VerifierBuilder};
 pub use claims::{Claims, ScopeRequirement};
 pub use clock::{Clock, SystemClock};
 pub use error::{BuildError, Error, FetchError, InsufficientScope};
 pub use revocation::{DEFAULT_POLL_INTERVAL, RevocationPolling};
-pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, MAX_LEEWAY, Verifier, VerifierBuilder,
-};
+pub use verifier::Verifier;
 #[cfg(feature = "axum")]
 pub use web::{AuthLayer, AuthService, Rejection, RejectionKind};

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use base64::Engine;
@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::claims::Claims;
 use crate::error::{Error, FetchError};
+use crate::verifier::Inner;
 
 /// Entries per page of the list; a full page means there is more.
 pub(crate) const PAGE_SIZE: usize = 1000;
@@ -271,6 +272,47 @@ pub(crate) async fn poll_once(
         s.prune(now, leeway);
     });
     Ok(())
+}
+
+impl Inner {
+    /// One poll of the revocation list (the background task, or [`crate::Verifier::refresh`]),
+    /// once its endpoint is known; does nothing without revocation polling.
+    pub(crate) async fn poll_revocations(&self) -> Result<(), FetchError> {
+        let Some(revocations) = &self.revocations else {
+            return Ok(());
+        };
+        let _one_at_a_time = revocations.poll.lock().await;
+        let endpoint = self
+            .endpoints()
+            .await?
+            .revocations
+            .as_ref()
+            .ok_or(FetchError::NoRevocationEndpoint)?;
+        poll_once(
+            revocations,
+            &self.http,
+            endpoint,
+            self.clock.now(),
+            self.policy.leeway,
+        )
+        .await
+    }
+}
+
+/// The background task of revocation polling. It holds the verifier weakly and ends when
+/// the last clone of the verifier is dropped.
+pub(crate) async fn poll_forever(inner: Weak<Inner>, interval: Duration) {
+    loop {
+        {
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            if let Err(e) = inner.poll_revocations().await {
+                tracing::warn!(error = %e, "could not read the revocation list; keeping the entries known so far");
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
 }
 
 #[cfg(test)]

@@ -228,18 +228,69 @@ proptest! {
         }
     }
 
+    /// The signature covers the header and the payload as encoded, so one flipped bit in any of
+    /// the three parts must cost the token its validity. The bit is flipped in the decoded
+    /// bytes, so the part stays well-formed base64url and the check reaches the signature.
     #[test]
-    fn any_single_bit_flip_is_refused(key_index in 0usize..3, position in any::<prop::sample::Index>(), bit in 0u8..8) {
+    fn any_single_bit_flip_is_refused(
+        key_index in 0usize..3,
+        part in 0usize..3,
+        position in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
         let f = fixture();
         let token = f.keys[key_index].token(&forge::claims(ISS, AUD, f.now, "a"));
+        let mut parts: Vec<Vec<u8>> = token.split('.').map(forge::unb64).collect();
+        prop_assert_eq!(parts.len(), 3);
+        let i = position.index(parts[part].len());
+        parts[part][i] ^= 1 << bit;
+        let encoded: Vec<String> = parts.iter().map(|p| forge::b64(p)).collect();
+        let result = verify(&encoded.join("."));
+        match part {
+            // A changed header may be refused before the signature is looked at: unreadable,
+            // another `alg`, `typ` or `kid`. Whatever the reason, it must be refused.
+            0 => prop_assert!(result.is_err(), "header flip accepted: {:?}", result),
+            // The claims are read only once the signature verified, and the signature part is
+            // the signature: either way the refusal must be the signature check's.
+            _ => prop_assert!(
+                matches!(result, Err(Error::InvalidSignature)),
+                "part {} flip: {:?}",
+                part,
+                result
+            ),
+        }
+    }
+
+    /// The same at the level of the token's text: a flip anywhere, including one that leaves
+    /// base64url's unused trailing bits different (which this library does not ignore), or
+    /// that makes a `.`, is refused.
+    #[test]
+    fn any_single_bit_flip_in_the_text_is_refused(
+        key_index in 0usize..3,
+        position in any::<prop::sample::Index>(),
+        bit in 0u8..7,
+    ) {
+        let f = fixture();
+        let token = f.keys[key_index].token(&forge::claims(ISS, AUD, f.now, "a"));
+        let signature_starts = token.rfind('.').map_or(0, |dot| dot + 1);
         let mut bytes = token.into_bytes();
         let i = position.index(bytes.len());
         bytes[i] ^= 1 << bit;
-        if let Ok(tampered) = String::from_utf8(bytes) {
-            // A flip in base64 padding bits can decode to the same bytes; anything else fails.
-            if let Ok(claims) = verify(&tampered) {
-                prop_assert_eq!(claims.issuer(), ISS);
-            }
+        // Bits 0 to 6 of an ASCII byte: the result is still ASCII, so still a string.
+        let tampered = String::from_utf8(bytes).unwrap();
+        let result = verify(&tampered);
+        prop_assert!(result.is_err(), "flip at {} accepted: {:?}", i, result);
+        let signature = &tampered[signature_starts..];
+        let still_base64url = !signature.contains('.')
+            && base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+                .is_ok();
+        if i >= signature_starts && still_base64url {
+            prop_assert!(
+                matches!(result, Err(Error::InvalidSignature)),
+                "signature flip at {}: {:?}",
+                i,
+                result
+            );
         }
     }
 }
