@@ -2,7 +2,13 @@
 //!
 //! The crate is a library with a thin binary (`tollgate`). [`startup::Application`] builds and
 //! runs the HTTP server; [`cli`] holds the command-line front end. Domain logic lives in
-//! [`domain`] and knows nothing of HTTP; storage sits behind [`store::Store`].
+//! [`domain`] and knows nothing of HTTP; storage sits behind [`store::Store`]; signing keys in
+//! [`keys`]; following other nodes in [`cluster`]; the operations everything calls in
+//! [`service`]; handlers in [`http`].
+//!
+//! Top-level modules form layers, lowest first: `clock`, `domain`, `cluster`, `store`,
+//! `keys`, `cache`, `service`, `config`, `telemetry`, `http`, `startup`, `cli`. A module
+//! imports only from modules before it (the `layout` test checks it).
 
 pub mod cache;
 pub mod cli;
@@ -26,6 +32,21 @@ mod layout {
 
     /// Lines of code before a file's tests.
     const MAX_LINES: usize = 400;
+    /// The top-level modules, lowest layer first: each imports only from those before it.
+    const LAYERS: &[&str] = &[
+        "clock",
+        "domain",
+        "cluster",
+        "store",
+        "keys",
+        "cache",
+        "service",
+        "config",
+        "telemetry",
+        "http",
+        "startup",
+        "cli",
+    ];
 
     fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -84,7 +105,7 @@ mod layout {
     }
 
     #[test]
-    fn top_level_modules_have_no_import_cycle() {
+    fn top_level_modules_are_layers_without_import_cycles() {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
         sources(&src, &mut files);
@@ -125,6 +146,19 @@ mod layout {
             path.pop();
             done.insert(m.to_owned());
             None
+        }
+        let layer = |m: &str| LAYERS.iter().position(|l| *l == m);
+        for (from, to) in graph
+            .iter()
+            .flat_map(|(f, ts)| ts.iter().map(move |t| (f, t)))
+        {
+            let (Some(f), Some(t)) = (layer(from), layer(to)) else {
+                panic!("`{from}` or `{to}` is not in LAYERS: place it in a layer");
+            };
+            assert!(
+                t < f,
+                "`{from}` imports `{to}`, a layer above it (LAYERS, lowest first: {LAYERS:?})"
+            );
         }
         let mut done = BTreeSet::new();
         for m in graph.keys() {
