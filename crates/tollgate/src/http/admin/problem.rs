@@ -216,3 +216,26 @@ pub async fn method_not_allowed() -> Problem {
         "this path does not support this method (see /admin/v1/openapi.json)",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::algorithm::Algorithm;
+    use crate::keys::KeyLifecycleError;
+
+    #[test]
+    fn a_key_the_store_lost_is_the_servers_fault_not_the_callers() {
+        let lost = Problem::from(ClientError::Keys(KeyLifecycleError::NoCurrentKey(
+            Algorithm::Es256,
+        )));
+        assert_eq!(lost.status, 500);
+        assert!(
+            !lost.detail.contains("ES256"),
+            "5xx bodies carry no internals"
+        );
+        let inactive = Problem::from(ClientError::Keys(KeyLifecycleError::InactiveAlgorithm(
+            Algorithm::Rs256,
+        )));
+        assert_eq!(inactive.status, 400);
+    }
+}
