@@ -17,6 +17,16 @@ const CHECKSUM_BYTES: usize = 4;
 /// Longest secret the token endpoint will hash; longer input is refused like a wrong secret.
 pub const MAX_SECRET_LEN: usize = 512;
 
+/// Whether `s` may hold a Tollgate secret: it carries the secret prefix anywhere, in any case.
+/// For text that is about to be logged as something else (a client id a caller typed): a
+/// secret pasted into the wrong field must not reach the log. No client id Tollgate generates
+/// carries the prefix.
+pub fn may_hold_secret(s: &str) -> bool {
+    s.as_bytes()
+        .windows(SECRET_PREFIX.len())
+        .any(|w| w.eq_ignore_ascii_case(SECRET_PREFIX.as_bytes()))
+}
+
 /// A client secret in plain text. Exists only while a request is handled or while a new secret
 /// is shown to an administrator once.
 #[derive(Clone)]

@@ -8,7 +8,15 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::domain::secret::may_hold_secret;
 use crate::telemetry::{RequestLine, write_request_line};
+
+/// What the log shows for a client id that looks like a client secret.
+pub const REDACTED_SECRET: &str = "[redacted: a client secret]";
+/// Longest client id and path logged, in characters: an unauthenticated caller chooses both,
+/// and must not flood the log through them.
+const MAX_LOGGED_ID: usize = 128;
+const MAX_LOGGED_PATH: usize = 512;
 
 /// Where the extractor that reads a request's credentials records which client the request
 /// came from, for its log line. The middleware puts one in every request's extensions.
@@ -16,10 +24,17 @@ use crate::telemetry::{RequestLine, write_request_line};
 pub struct ClientSlot(Arc<OnceLock<String>>);
 
 impl ClientSlot {
-    /// Records the client of the request in `extensions`, if the request log is on.
+    /// Records the client of the request in `extensions`, if the request log is on. The
+    /// client id is what the caller sent, even when authentication fails: a secret pasted
+    /// into it is logged as [`REDACTED_SECRET`].
     pub fn record(extensions: &axum::http::Extensions, client_id: &str) {
         if let Some(slot) = extensions.get::<ClientSlot>() {
-            let _ = slot.0.set(client_id.to_owned());
+            let shown = if may_hold_secret(client_id) {
+                REDACTED_SECRET
+            } else {
+                client_id
+            };
+            let _ = slot.0.set(shown.to_owned());
         }
     }
 }
@@ -41,10 +56,8 @@ pub async fn log_request(mut request: Request, next: Next) -> Response {
     let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     let status = response.status().as_u16();
     let client_id = slot.0.get().map_or("-", String::as_str);
-    // A client id is not a secret, but an unauthenticated caller chooses it: cap its length
-    // so nobody can flood the log through it.
-    let client_id = first_chars(client_id, 128);
-    let path = uri.path();
+    let client_id = first_chars(client_id, MAX_LOGGED_ID);
+    let path = first_chars(uri.path(), MAX_LOGGED_PATH);
     match response.extensions().get::<InternalError>() {
         Some(InternalError(cause)) => tracing::error!(
             %method, path, status, latency_us, client_id, cause, "request failed"
@@ -80,5 +93,27 @@ mod tests {
         assert_eq!(first_chars("abc", 128), "abc");
         assert_eq!(first_chars("ééé", 2), "éé");
         assert_eq!(first_chars(&"x".repeat(500), 128).len(), 128);
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_typed_as_a_client_id_is_not_recorded() {
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(ClientSlot::default());
+        ClientSlot::record(&extensions, "xTGS_0123456789abcdef");
+        let slot = extensions.get::<ClientSlot>().unwrap();
+        assert_eq!(slot.0.get().map(String::as_str), Some(REDACTED_SECRET));
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(ClientSlot::default());
+        ClientSlot::record(&extensions, "tgc_5f0c8e2a9b1d4c7e3a6f8b2d");
+        let slot = extensions.get::<ClientSlot>().unwrap();
+        assert_eq!(
+            slot.0.get().map(String::as_str),
+            Some("tgc_5f0c8e2a9b1d4c7e3a6f8b2d")
+        );
     }
 }

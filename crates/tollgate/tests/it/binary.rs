@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use serde_json::Value;
 
 use crate::helpers::TestDir;
@@ -19,16 +20,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A bare HTTP/1.0 request; returns the raw response ("" when nothing answers).
+/// A bare HTTP/1.0 request (a request line, or a whole request ending in its body); returns
+/// the raw response ("" when nothing answers).
 fn raw_request(port: u16, request_line: &str) -> String {
     use std::io::Write;
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return String::new();
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if s.write_all(format!("{request_line} HTTP/1.0\r\n\r\n").as_bytes())
-        .is_err()
-    {
+    let request = if request_line.contains("\r\n") {
+        request_line.to_owned()
+    } else {
+        format!("{request_line} HTTP/1.0\r\n\r\n")
+    };
+    if s.write_all(request.as_bytes()).is_err() {
         return String::new();
     }
     let mut response = String::new();
@@ -223,6 +228,36 @@ fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
         &format!("POST /oauth2/token?client_secret={client_secret}"),
     );
     assert!(answer.contains("invalid_request"), "{answer}");
+    // A secret pasted into the client id field, in the body and in HTTP Basic.
+    let body = format!("grant_type=client_credentials&client_id={client_secret}&client_secret=x");
+    let answer = raw_request(
+        server.port,
+        &format!(
+            "POST /oauth2/token HTTP/1.0\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.contains("invalid_client"), "{answer}");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_secret}:x"));
+    let body = "grant_type=client_credentials";
+    let answer = raw_request(
+        server.port,
+        &format!(
+            "POST /oauth2/token HTTP/1.0\r\nauthorization: Basic {basic}\r\n\
+             content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.contains("invalid_client"), "{answer}");
+    // A long path makes a short log line.
+    let long_path = format!("/{}", "p".repeat(60_000));
+    let answer = raw_request(server.port, &format!("GET {long_path}"));
+    assert!(
+        answer.contains("404"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
 
     let (ok, out, err) = server.terminate();
     assert!(ok, "clean exit on SIGTERM");
@@ -254,6 +289,18 @@ fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
         .filter(|v: &Value| v["message"] == "request")
         .collect();
     assert!(lines.len() >= 8, "{out}");
+    assert!(
+        out.lines().all(|l| l.len() < 2_000),
+        "a request line stays short whatever the path"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["client_id"] == tollgate::http::log::REDACTED_SECRET)
+            .count(),
+        2,
+        "a secret typed as a client id is logged redacted"
+    );
     let token_ok = lines
         .iter()
         .find(|l| {
