@@ -34,18 +34,12 @@ pub fn router(state: AppState) -> Router {
     let issuer_path = state.tollgate.policy().issuer_path();
     // The endpoints a client calls with its credentials; every answer is `no-store`.
     let client_endpoints = Router::new()
-        .route(
-            oauth::TOKEN_PATH,
-            post(oauth::token::token).fallback(oauth::token::method_not_allowed),
-        )
+        .route(oauth::TOKEN_PATH, post(oauth::token::token))
         .route(
             oauth::INTROSPECTION_PATH,
-            post(oauth::introspect::introspect).fallback(oauth::token::method_not_allowed),
+            post(oauth::introspect::introspect),
         )
-        .route(
-            oauth::REVOCATION_PATH,
-            post(oauth::revoke::revoke).fallback(oauth::token::method_not_allowed),
-        )
+        .route(oauth::REVOCATION_PATH, post(oauth::revoke::revoke))
         .route(
             oauth::REVOCATION_LIST_PATH,
             get(oauth::revocation_feed::feed),
@@ -79,6 +73,9 @@ pub fn router(state: AppState) -> Router {
             );
     }
     router
+        // Another method on a known path: an RFC 6749 error (the admin API answers with a
+        // problem of its own); axum adds the `Allow` header.
+        .method_not_allowed_fallback(oauth::token::method_not_allowed)
         .nest("/admin/v1", admin::router())
         .fallback(admin::problem::not_found)
         .with_state(state)

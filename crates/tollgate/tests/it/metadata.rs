@@ -127,3 +127,30 @@ async fn health_and_readiness() {
     let (s, _, b) = json_of(app.http.get(app.url("/readyz")).send().await.unwrap()).await;
     assert_eq!((s, b), (StatusCode::OK, json!({"status": "ready"})));
 }
+
+#[tokio::test]
+async fn another_method_on_a_known_path_is_an_oauth_error_with_allow() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/oauth2/jwks",
+        "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/oauth2/revocations",
+        "/healthz",
+        "/readyz",
+    ] {
+        let r = app.http.delete(app.url(path)).send().await.unwrap();
+        let (s, h, b) = json_of(r).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(b["error"], "invalid_request", "{path}: {b}");
+        assert!(h["allow"].to_str().unwrap().contains("GET"), "{path}");
+    }
+    for path in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        let (s, h, b) = json_of(r).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(b["error"], "invalid_request", "{path}: {b}");
+        assert_eq!(h["allow"], "POST", "{path}");
+    }
+}

@@ -119,9 +119,11 @@ impl OAuthError {
         self
     }
 
-    /// Every method but POST on the POST-only OAuth endpoints.
+    /// A method the endpoint does not take (the `Allow` header says which it does).
     pub fn method_not_allowed() -> OAuthError {
-        let mut e = OAuthError::invalid_request("this endpoint accepts POST requests only");
+        let mut e = OAuthError::invalid_request(
+            "this endpoint does not take this HTTP method; the Allow header lists those it takes",
+        );
         e.refusal = Some(Refusal::MethodNotAllowed);
         e
     }
@@ -223,9 +225,6 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"tollgate\", charset=\"UTF-8\""),
             );
         }
-        if status == StatusCode::METHOD_NOT_ALLOWED {
-            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
-        }
         if let Some(cause) = self.internal {
             response.extensions_mut().insert(InternalError(cause));
         }
@@ -271,6 +270,5 @@ mod tests {
         assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
         let r = OAuthError::method_not_allowed().into_response();
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(r.headers()[header::ALLOW], "POST");
     }
 }

@@ -60,7 +60,7 @@ pub async fn token(
     .into_response())
 }
 
-/// Answers every method but POST on the POST-only OAuth endpoints.
+/// Answers a method an OAuth endpoint does not take.
 pub async fn method_not_allowed() -> OAuthError {
     OAuthError::method_not_allowed()
 }
