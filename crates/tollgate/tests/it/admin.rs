@@ -566,3 +566,31 @@ async fn openapi_document_matches_the_committed_snapshot() {
         }
     }
 }
+
+#[tokio::test]
+async fn malformed_path_ids_and_oversized_bodies_are_problems() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app.create_client("c", &["a"]).await;
+    let token = app.admin_token().await;
+    for path in [
+        "/clients/%FF".to_owned(),
+        format!("/clients/{id}/secrets/%FF"),
+    ] {
+        let r = app.admin_with(&token, Method::DELETE, &path, None).await;
+        let (s, h, b) = json_of(r).await;
+        assert!(s.is_client_error(), "{path}: {s}");
+        assert_eq!(h["content-type"], "application/problem+json", "{path}: {b}");
+    }
+    let r = app
+        .http
+        .post(app.url(&format!("/admin/v1/clients/{id}/secrets")))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"pad\": \"{}\"}}", "x".repeat(200_000)))
+        .send()
+        .await
+        .unwrap();
+    let (s, h, b) = json_of(r).await;
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(h["content-type"], "application/problem+json");
+}
