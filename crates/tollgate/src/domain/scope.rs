@@ -1,5 +1,6 @@
 //! Scopes (RFC 6749 §3.3).
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -53,6 +54,13 @@ impl Scope {
     }
 }
 
+// A scope orders, compares and hashes as its text, so sets can be searched with a `&str`.
+impl Borrow<str> for Scope {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -90,8 +98,9 @@ impl ScopeSet {
         Self::parse_list(&items)
     }
 
+    /// A tree search: token validation asks this for every scope of every token.
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s.as_str() == scope)
+        self.0.contains(scope)
     }
 
     pub fn is_empty(&self) -> bool {

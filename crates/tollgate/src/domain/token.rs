@@ -11,6 +11,12 @@ pub const MIN_TOKEN_LIFETIME: u64 = 60;
 /// The longest access-token lifetime, in seconds. Revocations and retired signing keys are kept
 /// this long, since no token they concern can outlive it.
 pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
+/// The longest token this server will look at, in bytes, checked before any decoding: its own
+/// tokens are a few hundred bytes, and `tollgate-verify` stops at the same length.
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// The most distinct audiences (RFC 8707 `resource` values) one token may carry: each one
+/// lengthens every request the client makes with it.
+pub const MAX_RESOURCES: usize = 10;
 
 /// The `aud` claim: one audience as a string, several as an array (RFC 7519 §4.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +58,17 @@ impl AccessTokenClaims {
             .unwrap_or("")
             .split(' ')
             .filter(|s| !s.is_empty())
+    }
+
+    /// Keeps only the scopes the client still holds: a token is worth no more than its
+    /// client may do now, so removing a scope from a client takes it from its live tokens
+    /// too. Allocates only when something is taken away.
+    pub fn narrow_scopes(&mut self, allowed: &ScopeSet) {
+        if self.scopes().all(|s| allowed.contains(s)) {
+            return;
+        }
+        let kept: Vec<&str> = self.scopes().filter(|s| allowed.contains(s)).collect();
+        self.scope = (!kept.is_empty()).then(|| kept.join(" "));
     }
 }
 
@@ -292,6 +309,18 @@ mod tests {
         ))
         .unwrap();
         assert!(v.get("scope").is_none() && v.get("tenant").is_none());
+    }
+
+    #[test]
+    fn scopes_narrow_to_what_the_client_holds() {
+        let g = grant(&scopes("a b c"), None, &TokenRequest::default(), &policy()).unwrap();
+        let mut c = claims("c", &g, None, &policy(), UnixTime(0), "j".into());
+        c.narrow_scopes(&scopes("a b c d"));
+        assert_eq!(c.scope.as_deref(), Some("a b c"));
+        c.narrow_scopes(&scopes("c a"));
+        assert_eq!(c.scope.as_deref(), Some("a c"));
+        c.narrow_scopes(&ScopeSet::default());
+        assert_eq!(c.scope, None);
     }
 
     #[test]

@@ -190,10 +190,15 @@ impl Tollgate {
         if !deleted {
             return Err(ClientError::NotFound);
         }
+        // The cut-off is read now that the cache has let go of the client, not when the
+        // request came in: the token endpoint issued tokens from the cache until this moment,
+        // and one issued in between carries a later `iat` that `now` would not cover
+        // (resource servers learn of the deletion from this cut-off only).
+        let issued_before = now.max(self.now());
         self.record_revocation(
             Revocation::Client {
                 client_id: id.as_str().to_owned(),
-                issued_before: now,
+                issued_before,
             },
             now,
         )

@@ -118,10 +118,13 @@ impl Tollgate {
         if let Some(client) = self.store.get_client(&owner.client_id).await? {
             self.cache.put(&client);
         }
+        // Read after the cache stopped accepting the secret, not when the report came in:
+        // a token obtained with it in between has a later `iat` that `now` would not cover.
+        let issued_before = now.max(self.now());
         self.record_revocation(
             Revocation::Client {
                 client_id: owner.client_id.as_str().to_owned(),
-                issued_before: now,
+                issued_before,
             },
             now,
         )

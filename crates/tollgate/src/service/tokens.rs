@@ -12,7 +12,7 @@ use crate::clock::{UnixTime, random_bytes};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN};
-use crate::domain::token::{self, AccessTokenClaims, TokenRequest};
+use crate::domain::token::{self, AccessTokenClaims, MAX_TOKEN_LEN, TokenRequest};
 use crate::keys::{KeyError, VerifyError};
 use crate::store::StoreError;
 
@@ -96,14 +96,19 @@ impl Tollgate {
         })
     }
 
-    /// Validates one of this server's access tokens: signature, issuer, expiry, that its
-    /// client still exists (and is the client it was issued to), and that it is not revoked.
-    /// The audience and scopes are the caller's to check.
+    /// Validates one of this server's access tokens: length, signature, issuer, expiry, that
+    /// its client still exists (and is the client it was issued to), and that it is not
+    /// revoked. The scopes returned are the token's narrowed to those its client holds now;
+    /// the audience and scopes are the caller's to check.
     pub fn validate_token(
         &self,
         token: &str,
         now: UnixTime,
     ) -> Result<AccessTokenClaims, BearerError> {
+        // Before any decoding, so an oversized header or form field costs nothing more.
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(BearerError::InvalidToken("the token is too long"));
+        }
         let payload = self.keys().verify(token).map_err(|e| {
             BearerError::InvalidToken(match e {
                 VerifyError::Malformed => "the token is malformed",
@@ -112,7 +117,7 @@ impl Tollgate {
                 VerifyError::BadSignature => "the token signature is invalid",
             })
         })?;
-        let claims: AccessTokenClaims = serde_json::from_slice(&payload)
+        let mut claims: AccessTokenClaims = serde_json::from_slice(&payload)
             .map_err(|_| BearerError::InvalidToken("the token claims are malformed"))?;
         if claims.iss != self.policy.issuer {
             return Err(BearerError::InvalidToken("the token has another issuer"));
@@ -121,14 +126,18 @@ impl Tollgate {
             return Err(BearerError::InvalidToken("the token has expired"));
         }
         let iat = UnixTime(claims.iat);
-        match self.cache.get(&claims.client_id) {
-            Some(c) if iat >= c.created_at => {}
+        let client = match self.cache.get(&claims.client_id) {
+            Some(c) if iat >= c.created_at => c,
             _ => {
                 return Err(BearerError::InvalidToken(
                     "the token's client no longer exists",
                 ));
             }
-        }
+        };
+        // The scopes a token carries were the client's when it was issued; a client that
+        // has since lost one (a demoted administrator) must not keep it through its tokens.
+        // The cache follows every node's changes, so this holds cluster-wide.
+        claims.narrow_scopes(&client.scopes);
         let revoked = self
             .revoked
             .read()

@@ -11,6 +11,7 @@ mod binary;
 mod cluster;
 mod contracts;
 mod exports;
+mod hardening;
 mod helpers;
 mod introspection;
 mod kek;

@@ -9,7 +9,7 @@ use super::client_auth::Form;
 use super::error::{OAuthError, OAuthErrorCode};
 use super::extract::{ClientForm, FormEndpoint};
 use crate::domain::scope::ScopeSet;
-use crate::domain::token::{Tenant, TokenRequest};
+use crate::domain::token::{MAX_RESOURCES, Tenant, TokenRequest};
 use crate::http::AppState;
 
 /// Parameters that must appear at most once (RFC 6749 §3.2). `resource` may repeat
@@ -93,7 +93,18 @@ fn parse(form: &Form) -> Result<TokenRequest, OAuthError> {
             })
         })
         .transpose()?;
-    let mut resources = form.all("resource").to_vec();
+    // Each audience once, in the order first asked: repeats would only lengthen the token.
+    let mut resources: Vec<String> = Vec::new();
+    for r in form.all("resource") {
+        if !resources.contains(r) {
+            if resources.len() == MAX_RESOURCES {
+                return Err(OAuthError::invalid_request(format!(
+                    "at most {MAX_RESOURCES} distinct `resource` values may be requested"
+                )));
+            }
+            resources.push(r.clone());
+        }
+    }
     if let Some(aud) = form.one("audience") {
         if !resources.is_empty() {
             return Err(OAuthError::invalid_request(
