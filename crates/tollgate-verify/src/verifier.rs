@@ -154,6 +154,11 @@ impl Verifier {
     }
 
     /// The issuer tokens must come from.
+    /// Whether `other` is this verifier or a clone of it (same keys, policy and revocations).
+    pub(crate) fn same_as(&self, other: &Verifier) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     pub fn issuer(&self) -> &str {
         &self.inner.policy.issuer
     }
