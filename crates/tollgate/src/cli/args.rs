@@ -75,7 +75,12 @@ pub struct Connection {
     /// Allow a plain `http://` endpoint on another host. The admin credentials and tokens then
     /// cross the network readable by anyone on the path; only for a network you trust.
     /// `https://` anywhere, and `http://` to 127.0.0.1, localhost or [::1], need no flag.
-    #[arg(long, env = "TOLLGATE_INSECURE_HTTP")]
+    // Boolish so the variable reads as people write it: 1/0, true/false, yes/no, on/off.
+    #[arg(
+        long,
+        env = "TOLLGATE_INSECURE_HTTP",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub insecure_http: bool,
 }
 
