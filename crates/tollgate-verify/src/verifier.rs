@@ -153,6 +153,11 @@ impl Verifier {
         Ok(())
     }
 
+    /// Whether `other` is this verifier or a clone of it (same keys, policy and revocations).
+    pub(crate) fn same_as(&self, other: &Verifier) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The issuer tokens must come from.
     pub fn issuer(&self) -> &str {
         &self.inner.policy.issuer

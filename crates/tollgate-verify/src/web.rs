@@ -64,9 +64,11 @@ impl Verifier {
 /// [`Verifier::require`].
 ///
 /// A request without a valid token gets the RFC 6750 answer (see [`Rejection`]) and never
-/// reaches the inner service. When an outer `AuthLayer` already verified the token, an inner
-/// one only checks its scopes, so a router-wide [`Verifier::authenticate`] combines with
-/// per-route [`Verifier::require_all`] without verifying twice.
+/// reaches the inner service. When an outer `AuthLayer` of the same [`Verifier`] (or a clone
+/// of it) already verified the token, an inner one only checks its scopes, so a router-wide
+/// [`Verifier::authenticate`] combines with per-route [`Verifier::require_all`] without
+/// verifying twice. Claims another verifier checked (another issuer, audience, algorithms or
+/// revocation feed) are not trusted: the inner layer verifies the token itself.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     verifier: Verifier,
@@ -87,7 +89,12 @@ impl<S> Layer<S> for AuthLayer {
 impl AuthLayer {
     async fn authorize(&self, req: &mut Request) -> Result<(), Rejection> {
         let reject = |kind| Rejection::new(&self.verifier, kind);
-        if let Some(claims) = req.extensions().get::<Claims>() {
+        let trusted = req
+            .extensions()
+            .get::<VerifiedBy>()
+            .filter(|by| by.0.same_as(&self.verifier))
+            .and(req.extensions().get::<Claims>());
+        if let Some(claims) = trusted {
             return self.check_scopes(claims);
         }
         let token = bearer_token(req.headers()).map_err(reject)?;
@@ -101,6 +108,8 @@ impl AuthLayer {
         })?;
         self.check_scopes(&claims)?;
         req.extensions_mut().insert(claims);
+        req.extensions_mut()
+            .insert(VerifiedBy(self.verifier.clone()));
         Ok(())
     }
 
@@ -113,6 +122,12 @@ impl AuthLayer {
         }
     }
 }
+
+/// Which verifier produced the [`Claims`] in a request's extensions. Private, so only an
+/// [`AuthLayer`] can vouch for claims; an inner layer trusts them only when they are its own
+/// verifier's, since another one may accept other issuers, audiences or revoked tokens.
+#[derive(Clone)]
+struct VerifiedBy(Verifier);
 
 /// The service [`AuthLayer`] wraps around a route or router.
 #[derive(Clone, Debug)]

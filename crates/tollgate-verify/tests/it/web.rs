@@ -174,3 +174,67 @@ async fn unverifiable_tokens_get_503() {
     assert_eq!(r.headers()["retry-after"], "5");
     assert!(r.headers().get(WWW_AUTHENTICATE).is_none());
 }
+
+#[tokio::test]
+async fn an_inner_layer_does_not_trust_claims_another_verifier_checked() {
+    let tg = Tollgate::start_with(
+        &[(
+            "TOLLGATE_AUDIENCES",
+            "https://api.example.com,https://reports.example.com",
+        )],
+        0,
+    )
+    .await;
+    let (id, secret) = tg.create_client("web-bound", &["enterprise:user"]).await;
+    // For the default audience (the first configured), not for the reports API.
+    let token = tg.token(&id, &secret, &[]).await;
+    let outer = Verifier::builder(&tg.issuer)
+        .audience("https://api.example.com")
+        .build()
+        .unwrap();
+    let reports = Verifier::builder(&tg.issuer)
+        .audience("https://reports.example.com")
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/reports", get(whoami).layer(reports.authenticate()))
+        .route(
+            "/reports/users",
+            get(whoami).layer(reports.require_all(["enterprise:user"])),
+        )
+        .route("/outer", get(whoami))
+        .layer(outer.authenticate());
+    let base = serve(router).await;
+    let bearer = format!("Bearer {token}");
+
+    assert_eq!(call(&base, "/outer", Some(&bearer)).await.0, StatusCode::OK);
+    for path in ["/reports", "/reports/users"] {
+        let (status, challenge, body) = call(&base, path, Some(&bearer)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
+    }
+
+    // A token for both audiences passes both layers.
+    let both = tg
+        .token(
+            &id,
+            &secret,
+            &[
+                ("resource", "https://api.example.com"),
+                ("resource", "https://reports.example.com"),
+            ],
+        )
+        .await;
+    let bearer = format!("Bearer {both}");
+    assert_eq!(
+        call(&base, "/reports", Some(&bearer)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, "/reports/users", Some(&bearer)).await.0,
+        StatusCode::OK
+    );
+}

@@ -49,17 +49,32 @@ impl ProblemBody {
     }
 }
 
+/// Whether `url` names this machine: traffic to it never crosses a network.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// No request body: for `GET` and `DELETE`.
 const NO_BODY: Option<&()> = None;
 
 impl Api {
-    pub fn new(endpoint: &str) -> Result<Api, CliError> {
+    /// `insecure_http` allows plain `http://` to another host: every request carries the
+    /// client's secret or an admin token, so by default only loopback may go unencrypted.
+    pub fn new(endpoint: &str, insecure_http: bool) -> Result<Api, CliError> {
         let url = url::Url::parse(endpoint).map_err(|source| CliError::EndpointNotUrl {
             endpoint: endpoint.to_owned(),
             source,
         })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(CliError::EndpointScheme(endpoint.to_owned()));
+        match url.scheme() {
+            "https" => {}
+            "http" if insecure_http || is_loopback(&url) => {}
+            "http" => return Err(CliError::InsecureEndpoint(endpoint.to_owned())),
+            _ => return Err(CliError::EndpointScheme(endpoint.to_owned())),
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

@@ -72,6 +72,16 @@ pub struct Connection {
         default_value = "http://127.0.0.1:8080"
     )]
     pub endpoint: String,
+    /// Allow a plain `http://` endpoint on another host. The admin credentials and tokens then
+    /// cross the network readable by anyone on the path; only for a network you trust.
+    /// `https://` anywhere, and `http://` to 127.0.0.1, localhost or [::1], need no flag.
+    // Boolish so the variable reads as people write it: 1/0, true/false, yes/no, on/off.
+    #[arg(
+        long,
+        env = "TOLLGATE_INSECURE_HTTP",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub insecure_http: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,7 +21,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             json,
             output,
         } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let body = CreateClientRequest {
                 name,
                 description,
@@ -41,7 +41,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             }
         }
         ClientsCommand::List { conn, limit, json } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let mut all = Vec::new();
             let mut cursor: Option<String> = None;
             loop {
@@ -63,7 +63,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             client_id,
             json,
         } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let client: ClientView = api.get(&api::client_path(&client_id)).await?;
             output::client(&client, json);
         }
@@ -92,7 +92,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             if body.is_empty() {
                 return Err(CliError::NothingToUpdate);
             }
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let client: ClientView = api.patch(&api::client_path(&client_id), &body).await?;
             output::client(&client, json);
         }
@@ -101,7 +101,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             client_id,
             json,
         } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             api.delete(&api::client_path(&client_id)).await?;
             output::done(&format!("deleted client {client_id}"), json);
         }
@@ -119,7 +119,7 @@ async fn secrets(cmd: SecretsCommand) -> Result<(), CliError> {
             json,
             output,
         } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let body = CreateSecretRequest { expires_at };
             let path = format!("{}/secrets", api::client_path(&client_id));
             match output {
@@ -141,7 +141,7 @@ async fn secrets(cmd: SecretsCommand) -> Result<(), CliError> {
             if secret.is_empty() {
                 return Err(CliError::NoLeakedSecret);
             }
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let body = LeakedSecretRequest {
                 secret: ClientSecret::new(secret.to_owned()),
             };
@@ -154,7 +154,7 @@ async fn secrets(cmd: SecretsCommand) -> Result<(), CliError> {
             secret_id,
             json,
         } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let path = format!(
                 "{}/secrets/{}",
                 api::client_path(&client_id),

@@ -28,6 +28,12 @@ pub enum CliError {
     },
     #[error("--endpoint `{0}` must be an http or https URL")]
     EndpointScheme(String),
+    #[error(
+        "refusing to send credentials over plain http to `{0}`, which is not this machine: use \
+         https, or pass --insecure-http (TOLLGATE_INSECURE_HTTP=1) if the network in between is \
+         trusted"
+    )]
+    InsecureEndpoint(String),
     #[error("cannot build an HTTP client: {0}")]
     HttpClient(reqwest::Error),
     #[error(

@@ -11,7 +11,7 @@ use crate::http::admin::keys::{KeyList, KeyView, RotateRequest};
 pub async fn run(cmd: KeysCommand) -> Result<(), CliError> {
     match cmd {
         KeysCommand::List { conn, json } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let keys: KeyList = api.get("/keys").await?;
             output::keys(&keys, json);
         }
@@ -21,7 +21,7 @@ pub async fn run(cmd: KeysCommand) -> Result<(), CliError> {
             immediate,
             json,
         } => {
-            let api = Api::new(&conn.endpoint)?;
+            let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let body = RotateRequest {
                 algorithm,
                 immediate,
@@ -35,7 +35,7 @@ pub async fn run(cmd: KeysCommand) -> Result<(), CliError> {
 
 /// Every audit event, optionally only those about one client, fetched page by page.
 pub async fn audit(conn: Connection, client: Option<String>, json: bool) -> Result<(), CliError> {
-    let api = Api::new(&conn.endpoint)?;
+    let api = Api::new(&conn.endpoint, conn.insecure_http)?;
     let mut events = Vec::new();
     let mut cursor: Option<i64> = None;
     loop {

@@ -50,7 +50,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 resource,
                 json,
             } => {
-                let api = api::Api::new(&conn.endpoint)?;
+                let api = api::Api::new(&conn.endpoint, conn.insecure_http)?;
                 let token = api.client_token(&scopes, resource.as_deref()).await?;
                 output::token(&token, json);
                 Ok(())

@@ -36,6 +36,7 @@ const OTHER_ENV_VARS: &[&str] = &[
     "TOLLGATE_CLIENT_ID",
     "TOLLGATE_CLIENT_SECRET",
     "TOLLGATE_ENDPOINT",
+    "TOLLGATE_INSECURE_HTTP",
     "TOLLGATE_CONFIG",
     // Read by the test suite (which database it runs against), never by the server.
     "TOLLGATE_TEST_DATABASE",

@@ -100,6 +100,14 @@ impl FieldError {
     }
 }
 
+/// Bidirectional formatting characters: embeddings and overrides (U+202A–U+202E), isolates
+/// (U+2066–U+2069) and the implicit marks (U+200E, U+200F, U+061C). They are not control
+/// characters to `char::is_control`, yet they reorder what a console or terminal shows, so a
+/// name such as `pay\u{202e}lanretxe` would read as another client's ("Trojan Source").
+fn is_bidi_format(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
 /// A client's unique, human-readable name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientName(String);
@@ -122,6 +130,13 @@ impl ClientName {
                 "must not contain control characters",
             ));
         }
+        if trimmed.chars().any(is_bidi_format) {
+            return Err(FieldError::new(
+                "name",
+                "must not contain bidirectional formatting characters (U+202A–U+202E, \
+                 U+2066–U+2069, U+200E, U+200F, U+061C)",
+            ));
+        }
         Ok(ClientName(trimmed.to_owned()))
     }
 
@@ -141,10 +156,20 @@ impl Description {
                 format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
             ));
         }
+        // Newlines let a description have paragraphs; tabs and every other control character
+        // (escape sequences, carriage returns that overwrite a line) stay out, as do
+        // bidirectional formatting characters, which reorder what is shown.
         if s.chars().any(|c| c.is_control() && c != '\n') {
             return Err(FieldError::new(
                 "description",
                 "must not contain control characters other than newlines",
+            ));
+        }
+        if s.chars().any(is_bidi_format) {
+            return Err(FieldError::new(
+                "description",
+                "must not contain bidirectional formatting characters (U+202A–U+202E, \
+                 U+2066–U+2069, U+200E, U+200F, U+061C)",
             ));
         }
         Ok(Description(s.trim().to_owned()))
@@ -317,6 +342,18 @@ mod tests {
         assert!(ClientName::parse("a\u{0}b").is_err());
         assert!(ClientName::parse(&"é".repeat(100)).is_ok());
         assert!(ClientName::parse(&"é".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn bidi_formatting_is_refused_right_to_left_letters_are_not() {
+        for c in [
+            '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
+            assert!(ClientName::parse(&format!("a{c}b")).is_err(), "{c:?}");
+            assert!(Description::parse(&format!("a{c}b")).is_err(), "{c:?}");
+        }
+        assert!(ClientName::parse("תשלומים").is_ok());
+        assert!(ClientName::parse("دفع").is_ok());
     }
 
     #[test]

@@ -5,6 +5,12 @@ use std::collections::HashMap;
 use super::token::MAX_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
 
+/// How many single-token revocations one client may have live at once. Each is a row, an
+/// entry in every node's index and a feed entry every resource server downloads, and any
+/// client may revoke its own tokens, so without a bound one client could grow all three
+/// for everyone. Past it, a revocation becomes one client-wide "issued before now" entry.
+pub const MAX_TOKEN_REVOCATIONS_PER_CLIENT: usize = 20;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Revocation {
     /// One token, until it would have expired.
@@ -13,7 +19,8 @@ pub enum Revocation {
         client_id: String,
         exp: UnixTime,
     },
-    /// Every token the client got at or before `issued_before` (the client was deleted).
+    /// Every token the client got at or before `issued_before`: the client was deleted, or
+    /// it revoked more of its own tokens than [`MAX_TOKEN_REVOCATIONS_PER_CLIENT`] allows.
     Client {
         client_id: String,
         issued_before: UnixTime,
@@ -46,15 +53,20 @@ pub struct RevocationEntry {
 /// What is revoked now, in memory, so introspection answers without the database.
 #[derive(Debug, Default)]
 pub struct RevocationIndex {
-    tokens: HashMap<String, UnixTime>,
+    /// jti → (client, exp).
+    tokens: HashMap<String, (String, UnixTime)>,
     clients: HashMap<String, UnixTime>,
 }
 
 impl RevocationIndex {
     pub fn insert(&mut self, r: &Revocation) {
         match r {
-            Revocation::Token { jti, exp, .. } => {
-                self.tokens.insert(jti.clone(), *exp);
+            Revocation::Token {
+                jti,
+                client_id,
+                exp,
+            } => {
+                self.tokens.insert(jti.clone(), (client_id.clone(), *exp));
             }
             Revocation::Client {
                 client_id,
@@ -79,9 +91,17 @@ impl RevocationIndex {
 
     /// Forgets revocations whose tokens have all expired.
     pub fn prune(&mut self, now: UnixTime) {
-        self.tokens.retain(|_, exp| *exp > now);
+        self.tokens.retain(|_, (_, exp)| *exp > now);
         self.clients
             .retain(|_, before| before.plus_secs(MAX_TOKEN_LIFETIME) > now);
+    }
+
+    /// How many single-token revocations of `client_id` still concern unexpired tokens.
+    pub fn live_tokens_of(&self, client_id: &str, now: UnixTime) -> usize {
+        self.tokens
+            .values()
+            .filter(|(c, exp)| c == client_id && *exp > now)
+            .count()
     }
 
     pub fn len(&self) -> usize {
@@ -124,6 +144,25 @@ mod tests {
         assert!(idx.is_revoked("jx", "c2", UnixTime(0)));
         idx.prune(UnixTime(50 + MAX_TOKEN_LIFETIME as i64));
         assert!(idx.is_empty());
+    }
+
+    #[test]
+    fn live_tokens_are_counted_per_client() {
+        let mut idx = RevocationIndex::default();
+        for (jti, client, exp) in [("j1", "c1", 10), ("j2", "c1", 20), ("j3", "c2", 20)] {
+            idx.insert(&Revocation::Token {
+                jti: jti.into(),
+                client_id: client.into(),
+                exp: UnixTime(exp),
+            });
+        }
+        assert_eq!(idx.live_tokens_of("c1", UnixTime(5)), 2);
+        assert_eq!(
+            idx.live_tokens_of("c1", UnixTime(10)),
+            1,
+            "expired ones do not count"
+        );
+        assert_eq!(idx.live_tokens_of("c3", UnixTime(5)), 0);
     }
 
     #[test]

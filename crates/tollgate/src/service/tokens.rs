@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use super::{BearerError, CallerError, Credentials, IssuedToken, TokenError, Tollgate};
 use crate::cache::CachedClient;
 use crate::clock::{UnixTime, random_bytes};
-use crate::domain::revocation::{Revocation, RevocationEntry};
+use crate::domain::revocation::{MAX_TOKEN_REVOCATIONS_PER_CLIENT, Revocation, RevocationEntry};
 use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN};
 use crate::domain::token::{self, AccessTokenClaims, MAX_TOKEN_LEN, TokenRequest};
@@ -199,6 +199,16 @@ impl Tollgate {
 
     /// Token revocation (RFC 7009). A client revokes its own tokens; an administrator any.
     /// Tokens that are invalid already need nothing and succeed, as §2.2 says.
+    ///
+    /// Each revoked token is a row, an index entry on every node and a feed entry every
+    /// resource server downloads, so a client may hold at most
+    /// [`MAX_TOKEN_REVOCATIONS_PER_CLIENT`] live ones. Past that, revoking records a single
+    /// client-wide revocation of every token the client got until now (which replaces the
+    /// client's earlier one), so the feed holds at most that many entries plus one per client.
+    /// This also revokes the client's other tokens issued until now, including any issued in
+    /// the same second: a safe over-approximation, since the client can fetch new ones (a
+    /// client that revokes this often has no use for its old tokens anyway). The answer is 200
+    /// either way.
     pub async fn revoke(
         &self,
         caller: &Credentials,
@@ -214,15 +224,26 @@ impl Tollgate {
         if *claims.client_id != *client.id && !client.scopes.contains(ADMIN_SCOPE) {
             return Err(CallerError::NotOwner);
         }
-        self.record_revocation(
+        let crowded = self
+            .revoked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .live_tokens_of(&claims.client_id, now)
+            >= MAX_TOKEN_REVOCATIONS_PER_CLIENT;
+        let revocation = if crowded {
+            Revocation::Client {
+                client_id: claims.client_id,
+                // At least the token's own `iat`, so the token itself is covered.
+                issued_before: now.max(UnixTime(claims.iat)),
+            }
+        } else {
             Revocation::Token {
                 jti: claims.jti,
                 client_id: claims.client_id,
                 exp: UnixTime(claims.exp),
-            },
-            now,
-        )
-        .await?;
+            }
+        };
+        self.record_revocation(revocation, now).await?;
         Ok(())
     }
 

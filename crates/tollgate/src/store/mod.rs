@@ -172,7 +172,9 @@ pub trait Store: Send + Sync + Debug {
     ) -> Result<Vec<AuditEvent>, StoreError>;
 
     /// Appends a revocation to the feed and returns its cursor. Revoking a token twice is
-    /// not an error; the first entry stands.
+    /// not an error; the first entry stands. A client-wide revocation replaces the client's
+    /// earlier client-wide ones that it covers (issued before no later), so a client has at
+    /// most one in the feed.
     async fn insert_revocation(&self, r: &Revocation, now: UnixTime) -> Result<i64, StoreError>;
     /// Entries after `cursor`, oldest first.
     async fn revocations_since(

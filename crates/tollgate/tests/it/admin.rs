@@ -361,6 +361,72 @@ async fn validation_errors_name_every_bad_field() {
 }
 
 #[tokio::test]
+async fn names_and_descriptions_refuse_bidi_overrides_and_control_characters() {
+    let app = TestApp::spawn().await;
+    // A right-to-left override makes "a\u{202e}txt.exe" read as "aexe.txt" in a console.
+    for name in [
+        "a\u{202e}b",
+        "a\u{202a}b",
+        "a\u{2066}b",
+        "a\u{2069}b",
+        "a\u{200e}b",
+        "a\u{200f}b",
+        "a\u{61c}b",
+        "a\u{1b}[31mb",
+        "a\nb",
+    ] {
+        let r = app
+            .admin(Method::POST, "/clients", Some(json!({"name": name})))
+            .await;
+        let (s, h, b) = json_of(r).await;
+        assert_problem(s, &h, &b, 400, "validation_failed");
+        assert_eq!(b["errors"][0]["field"], "name", "{name:?}: {b}");
+    }
+    for description in ["x\u{202e}y", "x\u{2067}y", "x\u{7}y", "x\ty"] {
+        let r = app
+            .admin(
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "ok", "description": description})),
+            )
+            .await;
+        let (s, h, b) = json_of(r).await;
+        assert_problem(s, &h, &b, 400, "validation_failed");
+        assert_eq!(
+            b["errors"][0]["field"], "description",
+            "{description:?}: {b}"
+        );
+    }
+    // Renaming is checked the same way.
+    let (id, _) = app.create_client("plain", &[]).await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({"name": "pl\u{202e}ain", "description": "d\u{200f}"})),
+        )
+        .await;
+    let (s, h, b) = json_of(r).await;
+    assert_problem(s, &h, &b, 400, "validation_failed");
+    let fields: Vec<&str> = b["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "description"]);
+    // Other scripts, right-to-left letters and descriptions over several lines stay fine.
+    let r = app
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "תשלומים – Zahlungsdienst", "description": "line one\nline two"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
 async fn names_are_unique() {
     let app = TestApp::spawn().await;
     let (id, _) = app.create_client("one", &[]).await;

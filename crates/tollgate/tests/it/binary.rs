@@ -440,3 +440,50 @@ fn the_cli_manages_keys_exports_leaks_and_shows_the_audit_trail() {
     let (ok, _, _) = server.terminate();
     assert!(ok);
 }
+
+#[test]
+fn the_cli_refuses_plain_http_to_a_remote_host_unless_told_it_is_insecure() {
+    // `.invalid` never resolves, so reaching the network at all shows as "cannot reach".
+    let (ok, _, e) = cli(
+        "http://tollgate.invalid:8080",
+        "id",
+        "secret",
+        &["clients", "list"],
+    );
+    assert!(!ok);
+    assert!(e.contains("--insecure-http"), "{e}");
+    assert!(!e.contains("cannot reach"), "{e}");
+
+    // The flag, or its environment variable, lets it try (and fail to resolve).
+    let (ok, _, e) = cli(
+        "http://tollgate.invalid:8080",
+        "id",
+        "secret",
+        &["clients", "list", "--insecure-http"],
+    );
+    assert!(!ok);
+    assert!(e.contains("cannot reach"), "{e}");
+    let out = Command::new(BIN)
+        .args(["clients", "list"])
+        .env_clear()
+        .env("TOLLGATE_ENDPOINT", "http://tollgate.invalid:8080")
+        .env("TOLLGATE_INSECURE_HTTP", "1")
+        .env("TOLLGATE_CLIENT_ID", "id")
+        .env("TOLLGATE_CLIENT_SECRET", "secret")
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("cannot reach"), "{e}");
+
+    // https anywhere, and http to this machine, need no flag.
+    for endpoint in [
+        "https://tollgate.invalid",
+        "http://localhost:1",
+        "http://[::1]:1",
+        "http://127.0.0.1:1",
+    ] {
+        let (ok, _, e) = cli(endpoint, "id", "secret", &["clients", "list"]);
+        assert!(!ok);
+        assert!(e.contains("cannot reach"), "{endpoint}: {e}");
+    }
+}

@@ -392,3 +392,73 @@ async fn revocations_survive_a_restart() {
         inactive()
     );
 }
+
+#[tokio::test]
+async fn a_client_revoking_over_and_over_cannot_grow_the_revocation_feed_without_bound() {
+    let app = TestApp::spawn().await;
+    let (api, api_secret) = app.create_client("api", &["tollgate:introspect"]).await;
+    let (id, secret) = app.create_client("churner", &["a"]).await;
+    let (other, other_secret) = app.create_client("bystander", &["a"]).await;
+    let bystander = access_token(&app, &other, &other_secret).await;
+
+    let mut revoked = Vec::new();
+    for _ in 0..100 {
+        let token = access_token(&app, &id, &secret).await;
+        let r = app
+            .post_form("/oauth2/revoke", &[("token", &token)], (&id, &secret))
+            .await;
+        // RFC 7009 §2.2: 200 however the revocation is recorded.
+        assert_eq!(r.status(), StatusCode::OK);
+        revoked.push(token);
+        app.clock.advance(1);
+    }
+
+    // The whole feed, page by page.
+    let mut entries = Vec::new();
+    let mut since = 0;
+    loop {
+        let r = app
+            .http
+            .get(app.url(&format!("/oauth2/revocations?since={since}")))
+            .header(
+                "authorization",
+                crate::helpers::basic_header(&api, &api_secret),
+            )
+            .send()
+            .await
+            .unwrap();
+        let (s, _, b) = json_of(r).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let page = b["revocations"].as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        since = b["next_cursor"].as_i64().unwrap();
+        entries.extend(page);
+    }
+    let mine = entries
+        .iter()
+        .filter(|e| e["client_id"] == id.as_str())
+        .count();
+    assert!(
+        mine <= tollgate::domain::revocation::MAX_TOKEN_REVOCATIONS_PER_CLIENT + 1,
+        "{mine} feed entries for one client"
+    );
+
+    for token in &revoked {
+        assert_eq!(
+            introspect(&app, (&api, &api_secret), token).await,
+            inactive()
+        );
+    }
+    // A token fetched afterwards works, and other clients' tokens were never touched.
+    let fresh = access_token(&app, &id, &secret).await;
+    assert_eq!(
+        introspect(&app, (&api, &api_secret), &fresh).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&app, (&api, &api_secret), &bystander).await["active"],
+        true
+    );
+}

@@ -23,6 +23,17 @@ pub(super) async fn insert_revocation(
         .bind(REVOCATION_LOCK)
         .execute(&mut *tx)
         .await?;
+    if let Some(before) = issued_before {
+        // The new entry covers these, and one entry per client keeps the feed bounded.
+        sqlx::query(
+            "DELETE FROM revocations \
+             WHERE client_id = $1 AND jti IS NULL AND issued_before <= $2",
+        )
+        .bind(r.client_id())
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+    }
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO revocations (client_id, jti, exp, issued_before, prune_after, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING cursor",

@@ -16,6 +16,17 @@ pub(super) async fn insert_revocation(
         Revocation::Token { jti, exp, .. } => (Some(jti.as_str()), Some(exp.0), None),
         Revocation::Client { issued_before, .. } => (None, None, Some(issued_before.0)),
     };
+    let mut tx = pool.begin().await?;
+    if let Some(before) = issued_before {
+        // The new entry covers these, and one entry per client keeps the feed bounded.
+        sqlx::query(
+            "DELETE FROM revocations WHERE client_id = ? AND jti IS NULL AND issued_before <= ?",
+        )
+        .bind(r.client_id())
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+    }
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO revocations (client_id, jti, exp, issued_before, prune_after, created_at) \
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING cursor",
@@ -26,17 +37,19 @@ pub(super) async fn insert_revocation(
     .bind(issued_before)
     .bind(r.prune_after().0)
     .bind(now.0)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    match inserted {
-        Some(cursor) => Ok(cursor),
-        None => Ok(
+    let cursor = match inserted {
+        Some(cursor) => cursor,
+        None => {
             sqlx::query_scalar("SELECT cursor FROM revocations WHERE jti = ?")
                 .bind(jti)
-                .fetch_one(pool)
-                .await?,
-        ),
-    }
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(cursor)
 }
 
 pub(super) async fn revocations_since(
