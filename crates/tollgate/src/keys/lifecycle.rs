@@ -41,6 +41,23 @@ pub enum KeyLifecycleError {
     },
 }
 
+/// How a rotation an administrator asks for takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationMode {
+    /// The new key is published now and signs after the announce period.
+    Announced,
+    /// A routine early rotation: the new key signs at once; the keys before it stay
+    /// published (and keep verifying) until the tokens they signed expire.
+    Immediate,
+    /// For a key believed compromised: the new key signs at once and every other key of the
+    /// algorithm (current, retired, announced) is removed from the store, so it leaves the
+    /// JWKS and no node accepts a token it signed. Whatever exposed one key of an algorithm
+    /// (a node's memory, the database with the key-encryption key) exposed the others stored
+    /// beside it; removing them costs only tokens issued less than a token lifetime ago,
+    /// whose clients fetch new ones.
+    Compromised,
+}
+
 /// Holds the keys, parsed once, and moves them through their lifecycle.
 #[derive(Debug)]
 pub struct KeyLifecycle {
@@ -180,24 +197,24 @@ impl KeyLifecycle {
         self.install(rebuilt)
     }
 
-    /// Announces a successor for `alg` now (it takes over after the announce period), or
-    /// with `immediate` makes it sign at once (for a key believed compromised).
+    /// Makes a new key for `alg` as `mode` says; returns it and the ids of the keys removed
+    /// (only with [`RotationMode::Compromised`]).
     pub async fn rotate(
         &self,
         alg: Algorithm,
-        immediate: bool,
+        mode: RotationMode,
         now: UnixTime,
-    ) -> Result<KeyStatus, KeyLifecycleError> {
+    ) -> Result<(KeyStatus, Vec<String>), KeyLifecycleError> {
         if !self.keys.algorithms.contains(&alg) {
             return Err(KeyLifecycleError::InactiveAlgorithm(alg));
         }
-        let (status, rebuilt) = self
+        let (status, removed, rebuilt) = self
             .keys
-            .locked(true, |k| k.rotate_locked(alg, immediate, now))
+            .locked(true, |k| k.rotate_locked(alg, mode, now))
             .await?
             .ok_or(KeyLifecycleError::Busy)?;
         self.install(rebuilt)?;
-        Ok(status)
+        Ok((status, removed))
     }
 
     /// Makes a rebuilt set the one that signs, then reports a key it could not read.
@@ -278,9 +295,10 @@ impl StoredKeys {
     async fn rotate_locked(
         &self,
         alg: Algorithm,
-        immediate: bool,
+        mode: RotationMode,
         now: UnixTime,
-    ) -> Result<(KeyStatus, Rebuilt), KeyLifecycleError> {
+    ) -> Result<(KeyStatus, Vec<String>, Rebuilt), KeyLifecycleError> {
+        let immediate = mode != RotationMode::Announced;
         let _guard = self.rotating.lock().await;
         let mut stored = self.store.signing_keys().await?;
         let announced = statuses(&stored, now)
@@ -300,15 +318,27 @@ impl StoredKeys {
         } else {
             now.plus_secs(self.policy.announce)
         };
+        // The new key is stored before the old ones go, so a failure in between leaves a
+        // key that signs.
         let key = self.generate(alg, at, now).await?;
         let kid = key.kid.clone();
+        let mut removed = Vec::new();
+        if mode == RotationMode::Compromised {
+            for old in stored.iter().filter(|k| k.algorithm == alg) {
+                // Each removal announces that the keys changed: every node reloads them.
+                self.store.delete_signing_key(&old.kid).await?;
+                self.parsed_keys().remove(&old.kid);
+                removed.push(old.kid.clone());
+            }
+            stored.retain(|k| k.algorithm != alg);
+        }
         stored.push(key);
         let rebuilt = self.rebuild(&stored, now)?;
         let status = statuses(&stored, now)
             .into_iter()
             .find(|s| s.kid == kid)
             .ok_or(KeyLifecycleError::NoCurrentKey(alg))?;
-        Ok((status, rebuilt))
+        Ok((status, removed, rebuilt))
     }
 
     async fn generate(
