@@ -1,16 +1,14 @@
-//! The signing-key lifecycle: holds the keys, parsed once, and moves them through the states
-//! of [`schedule`](super::schedule), storing them sealed under the key-encryption key.
-//!
-//! With several nodes on one database, keys are generated and removed by one node at a time,
-//! under the store's rotation lock ([`Store::rotation_lock`]), by a node that has just re-read
-//! them; a node that does not get the lock only [`reload`](KeyLifecycle::reload)s what the
-//! store holds, as every node does when the store announces that the keys changed. Every node
-//! then publishes the same keys.
+//! The signing-key lifecycle: holds the keys, parsed once, and moves them through the states of
+//! [`schedule`](super::schedule), storing them sealed under the key-encryption key. With several
+//! nodes on one database, one at a time generates and removes keys under the store's rotation
+//! lock ([`Store::rotation_lock`]), having just re-read them; the others
+//! [`reload`](KeyLifecycle::reload) them when the store announces a change: all publish the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::schedule::{KeyEvent, KeyState, KeyStatus, RotationPolicy, rotation_due, statuses};
+use super::schedule::{KeyEvent, KeyState, KeyStatus, RotationMode, RotationPolicy};
+use super::schedule::{rotation_due, statuses};
 use super::sealing::{Kek, SealError, open_or_upgrade, signing_key_aad};
 use super::signing_key::{KeyError, SigningKey};
 use super::signing_keys::SigningKeys;
@@ -39,23 +37,6 @@ pub enum KeyLifecycleError {
         kid: String,
         at: UnixTime,
     },
-}
-
-/// How a rotation an administrator asks for takes effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationMode {
-    /// The new key is published now and signs after the announce period.
-    Announced,
-    /// A routine early rotation: the new key signs at once; the keys before it stay
-    /// published (and keep verifying) until the tokens they signed expire.
-    Immediate,
-    /// For a key believed compromised: the new key signs at once and every other key of the
-    /// algorithm (current, retired, announced) is removed from the store, so it leaves the
-    /// JWKS and no node accepts a token it signed. Whatever exposed one key of an algorithm
-    /// (a node's memory, the database with the key-encryption key) exposed the others stored
-    /// beside it; removing them costs only tokens issued less than a token lifetime ago,
-    /// whose clients fetch new ones.
-    Compromised,
 }
 
 /// Holds the keys, parsed once, and moves them through their lifecycle.
@@ -197,8 +178,7 @@ impl KeyLifecycle {
         self.install(rebuilt)
     }
 
-    /// Makes a new key for `alg` as `mode` says; returns it and the ids of the keys removed
-    /// (only with [`RotationMode::Compromised`]).
+    /// A new key for `alg` as `mode` says; returns it and the keys removed (if compromised).
     pub async fn rotate(
         &self,
         alg: Algorithm,
@@ -298,14 +278,13 @@ impl StoredKeys {
         mode: RotationMode,
         now: UnixTime,
     ) -> Result<(KeyStatus, Vec<String>, Rebuilt), KeyLifecycleError> {
-        let immediate = mode != RotationMode::Announced;
         let _guard = self.rotating.lock().await;
         let mut stored = self.store.signing_keys().await?;
         let announced = statuses(&stored, now)
             .into_iter()
             .find(|s| s.algorithm == alg && s.state == KeyState::Next);
         if let Some(next) = announced
-            && !immediate
+            && mode == RotationMode::Announced
         {
             return Err(KeyLifecycleError::AlreadyAnnounced {
                 alg,
@@ -313,25 +292,16 @@ impl StoredKeys {
                 at: next.activates_at,
             });
         }
-        let at = if immediate {
-            now
-        } else {
-            now.plus_secs(self.policy.announce)
-        };
-        // The new key is stored before the old ones go, so a failure in between leaves a
-        // key that signs.
-        let key = self.generate(alg, at, now).await?;
+        let at = (mode == RotationMode::Announced).then(|| now.plus_secs(self.policy.announce));
+        let key = self.generate(alg, at.unwrap_or(now), now).await?; // before removing any
         let kid = key.kid.clone();
-        let mut removed = Vec::new();
-        if mode == RotationMode::Compromised {
-            for old in stored.iter().filter(|k| k.algorithm == alg) {
-                // Each removal announces that the keys changed: every node reloads them.
-                self.store.delete_signing_key(&old.kid).await?;
-                self.parsed_keys().remove(&old.kid);
-                removed.push(old.kid.clone());
-            }
-            stored.retain(|k| k.algorithm != alg);
+        let (mut removed, purge) = (Vec::new(), mode == RotationMode::Compromised);
+        for old in stored.iter().filter(|k| k.algorithm == alg && purge) {
+            self.store.delete_signing_key(&old.kid).await?;
+            self.parsed_keys().remove(&old.kid);
+            removed.push(old.kid.clone());
         }
+        stored.retain(|k| !removed.contains(&k.kid));
         stored.push(key);
         let rebuilt = self.rebuild(&stored, now)?;
         let status = statuses(&stored, now)

@@ -33,6 +33,12 @@ async fn a_deleted_bootstrap_client_is_not_created_again() {
     let again = TestApp::spawn_in(dir.clone(), &[]).await;
     let (s, body) = again.try_token(ADMIN_ID, ADMIN_SECRET).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    // (The restarted server has another address, hence another issuer: a fresh token.)
+    let issuer = again.issuer.clone();
+    let token = again.token(&id, &secret, &[("resource", &issuer)]).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let r = again
         .admin_with(&token, Method::GET, &format!("/clients/{ADMIN_ID}"), None)
         .await;
