@@ -100,9 +100,14 @@ pub enum KeysCommand {
         /// The algorithm whose key rotates (default: the server's default).
         #[arg(long)]
         algorithm: Option<String>,
-        /// Make the new key sign at once (for a key believed compromised).
+        /// Make the new key sign at once: a routine early rotation (the old key stays
+        /// published, and its tokens valid, until they expire).
         #[arg(long)]
         immediate: bool,
+        /// The key is believed compromised: the new key signs at once and every other key of
+        /// the algorithm is removed, so the tokens they signed are refused at once.
+        #[arg(long)]
+        compromised: bool,
         #[arg(long)]
         json: bool,
     },

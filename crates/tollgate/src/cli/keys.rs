@@ -19,12 +19,14 @@ pub async fn run(cmd: KeysCommand) -> Result<(), CliError> {
             conn,
             algorithm,
             immediate,
+            compromised,
             json,
         } => {
             let api = Api::new(&conn.endpoint, conn.insecure_http)?;
             let body = RotateRequest {
                 algorithm,
                 immediate,
+                compromised,
             };
             let key: KeyView = api.post("/keys/rotate", &body).await?;
             output::rotated(&key, json);

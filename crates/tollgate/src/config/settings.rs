@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use url::Url;
 
 use super::input::{Given, Raw, algorithm, in_range};
-use super::values::{DatabaseUrl, Issuer, KekMaterial, LogFormat};
+use super::values::{DatabaseUrl, Issuer, KekMaterial, LogFormat, check_bootstrap_secret};
 use crate::domain::client::ClientId;
 use crate::domain::secret::ClientSecret;
 use crate::domain::token::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
@@ -369,13 +369,7 @@ pub(super) static SETTINGS: &[Setting] = &[
         meaning: "the secret of that administrator client",
         parse: |raw, given| {
             let secret = raw.text()?;
-            if secret.len() < 32 {
-                return Err(
-                    "must be at least 32 characters of high-entropy random text \
-                            (for example the output of `openssl rand -hex 32`)"
-                        .into(),
-                );
-            }
+            check_bootstrap_secret(secret)?;
             given.bootstrap_client_secret = Some(ClientSecret::new(secret.to_owned()));
             Ok(())
         },

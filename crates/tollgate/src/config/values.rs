@@ -178,6 +178,52 @@ impl DatabaseUrl {
     }
 }
 
+/// Refuses a bootstrap secret that is obviously weak: shorter than 32 characters, made of
+/// fewer than [`MIN_DISTINCT`] distinct characters (`aaaa…`, `abab…`, a repeated word), or
+/// worth less than 128 bits by a character-class estimate (length × log2 of the alphabet
+/// of the classes it uses: digits 10, lower case 26, upper case 26, other printable 33).
+/// Random text passes: 32 hex characters (128 bits) are refused for too few distinct
+/// characters with a chance of about 1 in 10 000, 64 (`openssl rand -hex 32`) practically
+/// never; Tollgate's own `tgs_…` secrets always pass.
+pub(super) fn check_bootstrap_secret(secret: &str) -> Result<(), String> {
+    const HOW: &str = "use at least 32 characters of random text, for example the output of \
+                       `openssl rand -hex 32`";
+    let len = secret.chars().count();
+    if len < 32 {
+        return Err(format!("is {len} characters long; {HOW}"));
+    }
+    let distinct = secret
+        .chars()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if distinct < MIN_DISTINCT {
+        return Err(format!(
+            "uses only {distinct} distinct characters (at least {MIN_DISTINCT} needed); {HOW}"
+        ));
+    }
+    let has = |f: fn(&char) -> bool| secret.chars().any(|c| f(&c));
+    let alphabet = [
+        (has(char::is_ascii_digit), 10.0),
+        (has(char::is_ascii_lowercase), 26.0),
+        (has(char::is_ascii_uppercase), 26.0),
+        (has(|c| !c.is_ascii_alphanumeric()), 33.0),
+    ]
+    .iter()
+    .filter(|(present, _)| *present)
+    .map(|(_, size)| size)
+    .sum::<f64>();
+    let bits = len as f64 * alphabet.log2();
+    if bits < 128.0 {
+        return Err(format!(
+            "holds about {bits:.0} bits by its character classes (at least 128 needed); {HOW}"
+        ));
+    }
+    Ok(())
+}
+
+/// Distinct characters a bootstrap secret must have at least.
+const MIN_DISTINCT: usize = 10;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,14 @@
-//! The signing-key lifecycle: holds the keys, parsed once, and moves them through the states
-//! of [`schedule`](super::schedule), storing them sealed under the key-encryption key.
-//!
-//! With several nodes on one database, keys are generated and removed by one node at a time,
-//! under the store's rotation lock ([`Store::rotation_lock`]), by a node that has just re-read
-//! them; a node that does not get the lock only [`reload`](KeyLifecycle::reload)s what the
-//! store holds, as every node does when the store announces that the keys changed. Every node
-//! then publishes the same keys.
+//! The signing-key lifecycle: holds the keys, parsed once, and moves them through the states of
+//! [`schedule`](super::schedule), storing them sealed under the key-encryption key. With several
+//! nodes on one database, one at a time generates and removes keys under the store's rotation
+//! lock ([`Store::rotation_lock`]), having just re-read them; the others
+//! [`reload`](KeyLifecycle::reload) them when the store announces a change: all publish the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::schedule::{KeyEvent, KeyState, KeyStatus, RotationPolicy, rotation_due, statuses};
+use super::schedule::{KeyEvent, KeyState, KeyStatus, RotationMode, RotationPolicy};
+use super::schedule::{rotation_due, statuses};
 use super::sealing::{Kek, SealError, open_or_upgrade, signing_key_aad};
 use super::signing_key::{KeyError, SigningKey};
 use super::signing_keys::SigningKeys;
@@ -180,24 +178,23 @@ impl KeyLifecycle {
         self.install(rebuilt)
     }
 
-    /// Announces a successor for `alg` now (it takes over after the announce period), or
-    /// with `immediate` makes it sign at once (for a key believed compromised).
+    /// A new key for `alg` as `mode` says; returns it and the keys removed (if compromised).
     pub async fn rotate(
         &self,
         alg: Algorithm,
-        immediate: bool,
+        mode: RotationMode,
         now: UnixTime,
-    ) -> Result<KeyStatus, KeyLifecycleError> {
+    ) -> Result<(KeyStatus, Vec<String>), KeyLifecycleError> {
         if !self.keys.algorithms.contains(&alg) {
             return Err(KeyLifecycleError::InactiveAlgorithm(alg));
         }
-        let (status, rebuilt) = self
+        let (status, removed, rebuilt) = self
             .keys
-            .locked(true, |k| k.rotate_locked(alg, immediate, now))
+            .locked(true, |k| k.rotate_locked(alg, mode, now))
             .await?
             .ok_or(KeyLifecycleError::Busy)?;
         self.install(rebuilt)?;
-        Ok(status)
+        Ok((status, removed))
     }
 
     /// Makes a rebuilt set the one that signs, then reports a key it could not read.
@@ -278,16 +275,16 @@ impl StoredKeys {
     async fn rotate_locked(
         &self,
         alg: Algorithm,
-        immediate: bool,
+        mode: RotationMode,
         now: UnixTime,
-    ) -> Result<(KeyStatus, Rebuilt), KeyLifecycleError> {
+    ) -> Result<(KeyStatus, Vec<String>, Rebuilt), KeyLifecycleError> {
         let _guard = self.rotating.lock().await;
         let mut stored = self.store.signing_keys().await?;
         let announced = statuses(&stored, now)
             .into_iter()
             .find(|s| s.algorithm == alg && s.state == KeyState::Next);
         if let Some(next) = announced
-            && !immediate
+            && mode == RotationMode::Announced
         {
             return Err(KeyLifecycleError::AlreadyAnnounced {
                 alg,
@@ -295,20 +292,23 @@ impl StoredKeys {
                 at: next.activates_at,
             });
         }
-        let at = if immediate {
-            now
-        } else {
-            now.plus_secs(self.policy.announce)
-        };
-        let key = self.generate(alg, at, now).await?;
+        let at = (mode == RotationMode::Announced).then(|| now.plus_secs(self.policy.announce));
+        let key = self.generate(alg, at.unwrap_or(now), now).await?; // before removing any
         let kid = key.kid.clone();
+        let (mut removed, purge) = (Vec::new(), mode == RotationMode::Compromised);
+        for old in stored.iter().filter(|k| k.algorithm == alg && purge) {
+            self.store.delete_signing_key(&old.kid).await?;
+            self.parsed_keys().remove(&old.kid);
+            removed.push(old.kid.clone());
+        }
+        stored.retain(|k| !removed.contains(&k.kid));
         stored.push(key);
         let rebuilt = self.rebuild(&stored, now)?;
         let status = statuses(&stored, now)
             .into_iter()
             .find(|s| s.kid == kid)
             .ok_or(KeyLifecycleError::NoCurrentKey(alg))?;
-        Ok((status, rebuilt))
+        Ok((status, removed, rebuilt))
     }
 
     async fn generate(

@@ -15,7 +15,9 @@ mod signing_key;
 mod signing_keys;
 
 pub use lifecycle::{KeyLifecycle, KeyLifecycleError};
-pub use schedule::{KeyEvent, KeyState, KeyStatus, RotationPolicy, rotation_due, statuses};
+pub use schedule::{
+    KeyEvent, KeyState, KeyStatus, RotationMode, RotationPolicy, rotation_due, statuses,
+};
 pub use sealing::{Kek, SealError};
 pub use signing_key::{KeyError, SigningKey};
 pub use signing_keys::{SigningKeys, VerifyError};

@@ -55,6 +55,23 @@ pub struct KeyStatus {
     pub removed_at: Option<UnixTime>,
 }
 
+/// How a rotation an administrator asks for takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationMode {
+    /// The new key is published now and signs after the announce period.
+    Announced,
+    /// A routine early rotation: the new key signs at once; the keys before it stay
+    /// published (and keep verifying) until the tokens they signed expire.
+    Immediate,
+    /// For a key believed compromised: the new key signs at once and every other key of the
+    /// algorithm (current, retired, announced) is removed from the store, so it leaves the
+    /// JWKS and no node accepts a token it signed. Whatever exposed one key of an algorithm
+    /// (a node's memory, the database with the key-encryption key) exposed the others stored
+    /// beside it; removing them costs only tokens issued less than a token lifetime ago,
+    /// whose clients fetch new ones.
+    Compromised,
+}
+
 /// The state of every key at `now`. Keys of one algorithm form a chain ordered by
 /// activation; the last one activated is current.
 pub fn statuses(keys: &[StoredKey], now: UnixTime) -> Vec<KeyStatus> {

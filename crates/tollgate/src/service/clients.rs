@@ -225,55 +225,68 @@ impl Tollgate {
             access_token_lifetime: None,
             signing_algorithm: None,
         };
-        let result = match supplied {
-            Some(creds) => {
-                let id = creds.client_id.clone();
-                if self.cache.get(id.as_str()).is_some() {
-                    let matches = self
-                        .authenticate(
-                            &Credentials {
-                                client_id: creds.client_id.as_str().to_owned(),
-                                secret: creds.client_secret.clone(),
-                            },
-                            now,
-                        )
-                        .is_ok();
-                    if !matches {
-                        tracing::warn!(
-                            client_id = %id,
-                            "TOLLGATE_BOOTSTRAP_CLIENT_SECRET is not a secret of the existing \
-                             bootstrap client; the client was left unchanged"
-                        );
-                    }
-                    None
-                } else {
-                    let mut new = admin;
-                    if self.store.meta(BOOTSTRAPPED).await?.is_some() {
-                        // The generated admin client may hold the default name already.
-                        new.name = ClientName::parse(&format!("{BOOTSTRAP_CLIENT_NAME}-{id}"))
-                            .map_err(|e| StartError::Bootstrap(e.message))?;
-                    }
-                    self.create_client_with(
-                        id.clone(),
-                        new,
-                        Some(creds.client_secret.clone()),
+        // Bootstrap happens once per database: the callers hold the store's startup lock, so
+        // of nodes starting together one creates the client and records it, and the others
+        // find the record. A bootstrap client deleted later on purpose stays deleted.
+        if let Some(at) = self.store.meta(BOOTSTRAPPED).await? {
+            if let Some(creds) = supplied {
+                let id = creds.client_id.as_str();
+                if self.cache.get(id).is_none() {
+                    tracing::warn!(
+                        client_id = id,
+                        bootstrapped_at = %at,
+                        "this database was bootstrapped already: ignored \
+                         TOLLGATE_BOOTSTRAP_CLIENT_ID and TOLLGATE_BOOTSTRAP_CLIENT_SECRET \
+                         (the client they name does not exist; it is not created again)"
+                    );
+                } else if self
+                    .authenticate(
+                        &Credentials {
+                            client_id: id.to_owned(),
+                            secret: creds.client_secret.clone(),
+                        },
                         now,
                     )
-                    .await
-                    .map_err(|e| StartError::Bootstrap(e.to_string()))?;
-                    self.audit(
-                        AuditEvent::new(now, SYSTEM_ACTOR, AuditAction::ClientCreated)
-                            .client(id.as_str())
-                            .detail("bootstrap administrator from TOLLGATE_BOOTSTRAP_CLIENT_ID"),
-                    )
-                    .await;
-                    Some(Bootstrapped {
-                        client_id: id,
-                        generated_secret: None,
-                    })
+                    .is_err()
+                {
+                    tracing::warn!(
+                        client_id = id,
+                        "TOLLGATE_BOOTSTRAP_CLIENT_SECRET is not a secret of the existing \
+                         bootstrap client; the client was left unchanged"
+                    );
+                } else {
+                    tracing::info!(
+                        client_id = id,
+                        "this database was bootstrapped already: ignored \
+                         TOLLGATE_BOOTSTRAP_CLIENT_ID and TOLLGATE_BOOTSTRAP_CLIENT_SECRET"
+                    );
                 }
             }
-            None if self.store.meta(BOOTSTRAPPED).await?.is_none() && self.cache.is_empty() => {
+            return Ok(None);
+        }
+        let result = match supplied {
+            // A database from before bootstraps were recorded may hold the client already.
+            Some(creds) if self.cache.get(creds.client_id.as_str()).is_some() => None,
+            Some(creds) => {
+                let id = creds.client_id.clone();
+                self.create_client_with(id.clone(), admin, Some(creds.client_secret.clone()), now)
+                    .await
+                    .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+                self.audit(
+                    AuditEvent::new(now, SYSTEM_ACTOR, AuditAction::ClientCreated)
+                        .client(id.as_str())
+                        .detail("bootstrap administrator from TOLLGATE_BOOTSTRAP_CLIENT_ID"),
+                )
+                .await;
+                Some(Bootstrapped {
+                    client_id: id,
+                    generated_secret: None,
+                })
+            }
+            // A database that already has clients (from before bootstraps were recorded)
+            // needs no administrator generated.
+            None if !self.cache.is_empty() => None,
+            None => {
                 let (client, secret) = self
                     .create_client(SYSTEM_ACTOR, admin, now)
                     .await
@@ -283,7 +296,6 @@ impl Tollgate {
                     generated_secret: Some(secret),
                 })
             }
-            None => None,
         };
         self.store
             .set_meta(BOOTSTRAPPED, &now.0.to_string())

@@ -5,7 +5,7 @@ use super::Tollgate;
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::{AuditAction, AuditEvent, SYSTEM_ACTOR};
-use crate::keys::{KeyEvent, KeyLifecycleError, KeyStatus};
+use crate::keys::{KeyEvent, KeyLifecycleError, KeyStatus, RotationMode};
 
 impl Tollgate {
     /// Rotates signing keys that are due and removes expired ones.
@@ -15,29 +15,41 @@ impl Tollgate {
         Ok(())
     }
 
-    /// Rotation asked for by an administrator.
+    /// Rotation asked for by an administrator. With [`RotationMode::Compromised`] the keys
+    /// removed are recorded one by one, after the rotation.
     pub async fn rotate_key(
         &self,
         actor: &str,
         alg: Algorithm,
-        immediate: bool,
+        mode: RotationMode,
         now: UnixTime,
     ) -> Result<KeyStatus, KeyLifecycleError> {
-        let status = self.keys.rotate(alg, immediate, now).await?;
+        let (status, removed) = self.keys.rotate(alg, mode, now).await?;
+        let at = status.activates_at;
         self.audit(
             AuditEvent::new(now, actor, AuditAction::KeyRotated)
                 .kid(&status.kid)
-                .detail(format!(
-                    "{alg}, {} at {}",
-                    if immediate {
-                        "signing"
-                    } else {
-                        "announced; signs"
-                    },
-                    status.activates_at
-                )),
+                .detail(match mode {
+                    RotationMode::Announced => format!("{alg}, announced; signs at {at}"),
+                    RotationMode::Immediate => format!("{alg}, signing at {at}"),
+                    RotationMode::Compromised => format!(
+                        "{alg}, signing at {at}; the previous {alg} keys are compromised and \
+                         were removed ({})",
+                        removed.join(", ")
+                    ),
+                }),
         )
         .await;
+        for kid in &removed {
+            self.audit(
+                AuditEvent::new(now, actor, AuditAction::KeyRemoved)
+                    .kid(kid)
+                    .detail(format!(
+                        "{alg}, removed at once as compromised; tokens it signed are refused"
+                    )),
+            )
+            .await;
+        }
         Ok(status)
     }
 

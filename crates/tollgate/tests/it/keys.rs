@@ -323,3 +323,115 @@ async fn one_node_at_a_time_rotates_and_every_node_follows() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_compromised_key_is_removed_and_its_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    // A routine early rotation first: the first key is retired, the second signs.
+    let (s, _, routine) = json_of(
+        app.admin(
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"immediate": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{routine}");
+    assert_eq!(
+        app.jwks_kids().await.len(),
+        2,
+        "a routine rotation keeps the old key"
+    );
+    let (id, secret) = app.create_client("c", &["a"]).await;
+    let old_client_token = app.token(&id, &secret, &[]).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_admin_token = app.admin_token().await;
+    let old_kid = decode_jwt(&old_admin_token).0["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(old_kid, routine["kid"].as_str().unwrap());
+
+    let r = app
+        .admin_with(
+            &old_admin_token,
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"compromised": true})),
+        )
+        .await;
+    let (s, _, fresh) = json_of(r).await;
+    assert_eq!(s, StatusCode::CREATED, "{fresh}");
+    assert_eq!(fresh["state"], "current");
+    let fresh_kid = fresh["kid"].as_str().unwrap().to_owned();
+
+    // Only the new key is published; it signs at once.
+    assert_eq!(app.jwks_kids().await, std::slice::from_ref(&fresh_kid));
+    assert_eq!(
+        decode_jwt(&app.admin_token().await).0["kid"],
+        fresh_kid.as_str()
+    );
+    // Tokens the compromised key signed are refused by Tollgate itself.
+    let r = app
+        .admin_with(&old_admin_token, Method::GET, "/keys", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.introspect(&old_client_token).await["active"], false);
+    // The client just fetches a new token.
+    let new_token = app.token(&id, &secret, &[]).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.introspect(&new_token).await["active"], true);
+
+    let (_, _, keys) = json_of(app.admin(Method::GET, "/keys", None).await).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1, "{keys}");
+    let (_, _, page) = json_of(app.admin(Method::GET, "/audit?limit=500", None).await).await;
+    let events = page["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["action"] == "key.rotated"
+            && e["kid"] == fresh_kid.as_str()
+            && e["detail"].as_str().unwrap().contains("compromised")),
+        "{page}"
+    );
+    assert!(
+        events.iter().any(|e| e["action"] == "key.removed"
+            && e["kid"] == old_kid.as_str()
+            && e["detail"].as_str().unwrap().contains("compromised")),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compromised_key_is_refused_by_every_node() {
+    if !crate::pg::required("a_compromised_key_is_refused_by_every_node") {
+        return;
+    }
+    let (a, b) = two_nodes(&[("TOLLGATE_ISSUER", "http://localhost:9")]).await;
+    let old_admin_token = b.admin_token().await;
+    let (s, _, fresh) = json_of(
+        a.admin(
+            Method::POST,
+            "/keys/rotate",
+            Some(json!({"compromised": true})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{fresh}");
+    let (rb, t) = (&b, &old_admin_token);
+    assert!(
+        within_a_second(|| async move {
+            rb.admin_with(t, Method::GET, "/keys", None).await.status() == StatusCode::UNAUTHORIZED
+        })
+        .await,
+        "the other node refuses the compromised key's tokens within a second"
+    );
+    assert_eq!(b.jwks_kids().await, [fresh["kid"].as_str().unwrap()]);
+    assert_eq!(b.introspect(&old_admin_token).await["active"], false);
+    a.stop().await;
+    b.stop().await;
+}

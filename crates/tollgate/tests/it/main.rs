@@ -8,6 +8,7 @@
 mod admin;
 mod audit;
 mod binary;
+mod bootstrap;
 mod cluster;
 mod contracts;
 mod exports;

@@ -13,7 +13,7 @@ use super::requests::parse_algorithm;
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
 use crate::http::AppState;
-use crate::keys::KeyStatus;
+use crate::keys::{KeyStatus, RotationMode};
 use crate::service::ClientError;
 
 /// A signing key, public facts only.
@@ -58,10 +58,18 @@ pub struct RotateRequest {
     /// The algorithm whose key rotates; default: the server's default algorithm.
     pub algorithm: Option<String>,
     /// `false` (default): the new key is published now and signs after the announce period.
-    /// `true`: it signs at once (for a key believed compromised); verifiers that cached the
-    /// JWKS refetch it on the unknown `kid`.
+    /// `true`: a routine early rotation: it signs at once; verifiers that cached the JWKS
+    /// refetch it on the unknown `kid`, and the old key stays published (its tokens stay
+    /// valid) until they expire.
     #[serde(default)]
     pub immediate: bool,
+    /// `true`: the key is believed compromised. The new key signs at once (whatever
+    /// `immediate` says) and every other key of the algorithm (current, retired, announced)
+    /// is removed: it leaves the JWKS at once, and Tollgate refuses the tokens it signed (401
+    /// from the admin API, `"active": false` at introspection) on every node. APIs that
+    /// verify locally refuse them once they refetch the JWKS. Clients fetch new tokens.
+    #[serde(default)]
+    pub compromised: bool,
 }
 
 /// A rotation to make, validated.
@@ -70,6 +78,19 @@ pub struct Rotation {
     /// `None`: the server's default algorithm.
     pub algorithm: Option<Algorithm>,
     pub immediate: bool,
+    pub compromised: bool,
+}
+
+impl Rotation {
+    pub fn mode(&self) -> RotationMode {
+        if self.compromised {
+            RotationMode::Compromised
+        } else if self.immediate {
+            RotationMode::Immediate
+        } else {
+            RotationMode::Announced
+        }
+    }
 }
 
 impl TryFrom<RotateRequest> for Rotation {
@@ -84,6 +105,7 @@ impl TryFrom<RotateRequest> for Rotation {
         Ok(Rotation {
             algorithm,
             immediate: req.immediate,
+            compromised: req.compromised,
         })
     }
 }
@@ -106,7 +128,7 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
 #[utoipa::path(post, path = "/keys/rotate", tag = "keys",
     request_body = RotateRequest,
     responses(
-        (status = 201, description = "The new key", body = KeyView),
+        (status = 201, description = "The new key (with `compromised`, the only key of its algorithm left)", body = KeyView),
         (status = 400, description = "Not an active algorithm", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A successor is already announced", body = Problem, content_type = "application/problem+json"),
     ),
@@ -123,10 +145,14 @@ pub async fn rotate(
     let now = state.tollgate.now();
     let status = state
         .tollgate
-        .rotate_key(&admin.client_id, alg, rotation.immediate, now)
+        .rotate_key(&admin.client_id, alg, rotation.mode(), now)
         .await
         .map_err(ClientError::from)?;
-    tracing::info!(kid = status.kid, alg = %alg, immediate = rotation.immediate, "signing key rotated");
+    if rotation.compromised {
+        tracing::warn!(kid = status.kid, alg = %alg, "signing key rotated as compromised: the previous keys were removed");
+    } else {
+        tracing::info!(kid = status.kid, alg = %alg, immediate = rotation.immediate, "signing key rotated");
+    }
     Ok((StatusCode::CREATED, Json(KeyView::from(&status))))
 }
 
@@ -139,6 +165,7 @@ mod tests {
         let req = |algorithm: Option<&str>| RotateRequest {
             algorithm: algorithm.map(str::to_owned),
             immediate: true,
+            compromised: false,
         };
         let default = Rotation::try_from(req(None)).unwrap();
         assert_eq!(default.algorithm, None);
