@@ -6,7 +6,7 @@
 //! Secret last-use times are kept here too, in atomics, and written behind (see `upkeep`).
 
 use std::borrow::Borrow;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -14,7 +14,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
-use crate::domain::client::Client;
+use crate::domain::client::{Client, ClientId};
+use crate::domain::claims::StaticClaims;
+use crate::domain::grant::Tenant;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 
@@ -25,8 +27,9 @@ pub struct CachedClient {
     pub id: Box<str>,
     /// Tokens issued before this are not this client's (an id can be reused after a delete).
     pub created_at: UnixTime,
-    /// Shared between clients with the same scopes (most integrations of one kind have them).
-    pub scopes: Arc<ScopeSet>,
+    /// Shared between clients with the same scopes, tenants and claims (most integrations of
+    /// one kind have them).
+    pub access: Arc<Access>,
     /// Seconds; validated lifetimes fit in 32 bits, and the smaller field keeps an entry in a
     /// smaller allocation class.
     access_token_lifetime: Option<NonZeroU32>,
@@ -34,6 +37,24 @@ pub struct CachedClient {
     /// Usable secrets only: disabled ones are left out. A boxed slice, not a `Vec`: collecting
     /// a filtered iterator reserves room for four, which cost 264 bytes per client.
     pub secrets: Box<[CachedSecret]>,
+}
+
+/// What a client may get in its tokens beyond its lifetime and algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Access {
+    pub scopes: ScopeSet,
+    pub tenants: Box<[Tenant]>,
+    pub claims: Option<StaticClaims>,
+}
+
+impl Access {
+    fn of(client: &Client) -> Access {
+        Access {
+            scopes: client.scopes.clone(),
+            tenants: client.tenants.clone().into_boxed_slice(),
+            claims: client.claims.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -64,13 +85,13 @@ impl CachedSecret {
 impl CachedClient {
     fn from_client(
         c: &Client,
-        scopes: Arc<ScopeSet>,
+        access: Arc<Access>,
         previous: Option<&CachedClient>,
     ) -> CachedClient {
         CachedClient {
             id: Box::from(c.id.as_str()),
             created_at: c.created_at,
-            scopes,
+            access,
             access_token_lifetime: c
                 .access_token_lifetime
                 .and_then(|l| NonZeroU32::new(u32::try_from(l).unwrap_or(u32::MAX))),
@@ -100,6 +121,10 @@ impl CachedClient {
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
         }
+    }
+
+    pub fn scopes(&self) -> &ScopeSet {
+        &self.access.scopes
     }
 
     pub fn access_token_lifetime(&self) -> Option<u64> {
@@ -154,10 +179,9 @@ pub struct Clients(HashSet<Entry>);
 #[derive(Debug, Default)]
 pub struct ClientCache {
     clients: RwLock<Clients>,
-    /// Distinct scope sets.
-    scope_sets: std::sync::Mutex<HashSet<Arc<ScopeSet>>>,
-    /// Counts changes, so what is derived from the clients (discovery's `scopes_supported`)
-    /// is rebuilt only after one.
+    /// Distinct scope sets, tenants and claims.
+    scope_sets: std::sync::Mutex<HashSet<Arc<Access>>>,
+    /// Counts changes, so what is derived from the clients is rebuilt only after one.
     generation: AtomicU64,
 }
 
@@ -166,22 +190,23 @@ impl ClientCache {
         self.read().0.get(client_id).map(|e| e.0.clone())
     }
 
-    fn intern(&self, scopes: &ScopeSet) -> Arc<ScopeSet> {
+    fn intern(&self, client: &Client) -> Arc<Access> {
+        let access = Access::of(client);
         let mut sets = self.scope_sets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(set) = sets.get(scopes) {
+        if let Some(set) = sets.get(&access) {
             return set.clone();
         }
-        let set = Arc::new(scopes.clone());
+        let set = Arc::new(access);
         sets.insert(set.clone());
         set
     }
 
     pub fn put(&self, client: &Client) {
-        let scopes = self.intern(&client.scopes);
+        let access = self.intern(client);
         let mut map = self.write();
         let entry = Arc::new(CachedClient::from_client(
             client,
-            scopes,
+            access,
             map.0.get(client.id.as_str()).map(|e| e.0.as_ref()),
         ));
         map.0.replace(Entry(entry));
@@ -211,7 +236,7 @@ impl ClientCache {
         let map = self.read();
         for c in clients {
             let previous = map.0.get(c.id.as_str()).map(|e| e.0.as_ref());
-            let entry = CachedClient::from_client(c, self.intern(&c.scopes), previous);
+            let entry = CachedClient::from_client(c, self.intern(c), previous);
             fresh.0.replace(Entry(Arc::new(entry)));
         }
     }
@@ -234,16 +259,33 @@ impl ClientCache {
         self.len() == 0
     }
 
-    /// Every scope some client holds: what discovery advertises as `scopes_supported`.
-    pub fn all_scopes(&self) -> BTreeSet<String> {
-        // The distinct scope sets, not the clients: a few sets, and not the lock the token
-        // endpoint reads. A set only this cache still holds belongs to no client.
+    /// The clients holding any of `scopes`, with all their scopes, ordered by id.
+    pub fn holding(&self, scopes: &[crate::domain::scope::Scope]) -> Vec<(ClientId, ScopeSet)> {
+        let map = self.read();
+        let mut out: Vec<(ClientId, ScopeSet)> = map
+            .0
+            .iter()
+            .filter(|e| scopes.iter().any(|s| e.0.access.scopes.contains(s.as_str())))
+            .filter_map(|e| {
+                ClientId::parse(&e.0.id)
+                    .ok()
+                    .map(|id| (id, e.0.access.scopes.clone()))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every scope some client holds.
+    pub fn held_scopes(&self) -> std::collections::BTreeSet<String> {
+        // The distinct sets, not the clients: a few sets, and not the lock the token endpoint
+        // reads. A set only this cache still holds belongs to no client.
         self.scope_sets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|set| Arc::strong_count(set) > 1)
-            .flat_map(|set| set.iter().map(|s| s.as_str().to_owned()))
+            .flat_map(|set| set.scopes.iter().map(|s| s.as_str().to_owned()))
             .collect()
     }
 
@@ -310,6 +352,9 @@ mod tests {
             scopes: ScopeSet::parse_delimited("a b").unwrap(),
             access_token_lifetime: None,
             signing_algorithm: None,
+            tenants: Vec::new(),
+            claims: None,
+            scopes_locked: false,
             secrets: hashes
                 .iter()
                 .enumerate()
@@ -400,47 +445,40 @@ mod tests {
     }
 
     #[test]
-    fn equal_scope_sets_are_shared() {
+    fn equal_access_is_shared() {
         let cache = ClientCache::default();
         cache.put(&client("c1", &[]));
         cache.put(&client("c2", &[]));
-        assert!(Arc::ptr_eq(
-            &cache.get("c1").unwrap().scopes,
-            &cache.get("c2").unwrap().scopes
-        ));
+        let mut bound = client("c3", &[]);
+        bound.tenants = vec![Tenant::parse("acme").unwrap()];
+        cache.put(&bound);
+        let access = |id: &str| cache.get(id).unwrap().access.clone();
+        assert!(Arc::ptr_eq(&access("c1"), &access("c2")));
+        assert!(!Arc::ptr_eq(&access("c1"), &access("c3")));
+        assert_eq!(&*access("c3").tenants, [Tenant::parse("acme").unwrap()]);
     }
 
     #[test]
-    fn replace_all_and_scopes() {
+    fn replace_all() {
         let cache = ClientCache::default();
         cache.put(&client("old", &[]));
         cache.replace_all(&[client("c1", &[]), client("c2", &[])]);
         assert_eq!(cache.len(), 2);
         assert!(cache.get("old").is_none());
-        assert_eq!(
-            cache.all_scopes().into_iter().collect::<Vec<_>>(),
-            ["a", "b"]
-        );
+        assert_eq!(cache.get("c1").unwrap().scopes().to_delimited(), "a b");
     }
 
     #[test]
-    fn scopes_and_the_generation_follow_every_change() {
+    fn the_generation_follows_every_change() {
         let cache = ClientCache::default();
         let g0 = cache.generation();
         let mut narrow = client("c1", &[]);
         narrow.scopes = ScopeSet::parse_delimited("x").unwrap();
         cache.put(&narrow);
         assert!(cache.generation() > g0);
-        assert_eq!(cache.all_scopes().into_iter().collect::<Vec<_>>(), ["x"]);
-        cache.put(&client("c1", &[]));
-        assert_eq!(
-            cache.all_scopes().into_iter().collect::<Vec<_>>(),
-            ["a", "b"],
-            "a scope set no client holds is not advertised"
-        );
+        assert_eq!(cache.get("c1").unwrap().scopes().to_delimited(), "x");
         let g1 = cache.generation();
         cache.remove("c1");
         assert!(cache.generation() > g1);
-        assert!(cache.all_scopes().is_empty());
     }
 }

@@ -83,14 +83,8 @@ impl Application {
             None if bound.ip().is_unspecified() => return Err(BuildError::IssuerNeeded(bound)),
             None => Issuer::for_addr(bound),
         };
-        let mut audiences = config.audiences.clone();
-        if !audiences.iter().any(|a| a == issuer.as_str()) {
-            // The issuer is always an audience: the admin API accepts tokens meant for it.
-            audiences.push(issuer.as_str().to_owned());
-        }
         let policy = TokenPolicy {
             issuer: issuer.as_str().to_owned(),
-            audiences,
             default_lifetime: config.access_token_lifetime,
         };
         let store = open_store(config).await.map_err(StartError::from)?;
@@ -109,6 +103,8 @@ impl Application {
                     announce: config.key_announce_period,
                 },
                 max_secrets_per_client: config.max_secrets_per_client,
+                audiences: config.audiences.clone(),
+                lock_client_scopes: config.lock_client_scopes,
                 kek,
                 previous_kek: config.previous_kek.as_ref().map(|m| Kek::new(&m.0)),
             };

@@ -28,6 +28,9 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                 scopes,
                 access_token_lifetime: token_lifetime,
                 signing_algorithm,
+                tenants: Vec::new(),
+                claims: None,
+                scopes_locked: None,
             };
             match output {
                 Some(o) => {
@@ -88,6 +91,9 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                     token_lifetime.map(Some)
                 },
                 signing_algorithm: None,
+                tenants: None,
+                claims: None,
+                scopes_locked: None,
             };
             if body.is_empty() {
                 return Err(CliError::NothingToUpdate);

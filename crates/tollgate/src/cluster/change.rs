@@ -16,6 +16,8 @@ pub enum Change {
     Revocation(i64),
     /// A signing key was generated, removed or re-encrypted: reload the keys.
     Keys,
+    /// An API was registered, changed or removed: reload the catalogue.
+    Catalogue,
     /// The feed lost its connection: changes are being missed until [`Change::Resync`].
     Lost,
     /// The feed is (again) connected. Changes may have been missed before this point: reload
@@ -35,12 +37,16 @@ impl Change {
     }
 
     pub const KEYS_PAYLOAD: &'static str = "keys";
+    pub const CATALOGUE_PAYLOAD: &'static str = "catalogue";
 
     /// Reads a notification payload. Anything unknown (say, from a newer version of
     /// Tollgate) asks for a full reload rather than being ignored.
     pub fn parse(payload: &str) -> Change {
         if payload == Change::KEYS_PAYLOAD {
             return Change::Keys;
+        }
+        if payload == Change::CATALOGUE_PAYLOAD {
+            return Change::Catalogue;
         }
         match payload.split_once(':') {
             Some(("client", id)) if !id.is_empty() => Change::Client(id.to_owned()),
@@ -97,6 +103,7 @@ mod tests {
             Change::Revocation(42)
         );
         assert_eq!(Change::parse(Change::KEYS_PAYLOAD), Change::Keys);
+        assert_eq!(Change::parse(Change::CATALOGUE_PAYLOAD), Change::Catalogue);
         for unknown in ["", "client:", "revocation:x", "keys:rotated", "nonsense"] {
             assert_eq!(Change::parse(unknown), Change::Resync, "{unknown}");
         }

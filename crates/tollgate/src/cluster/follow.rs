@@ -38,7 +38,9 @@ pub trait Follower: Send + Sync + 'static {
     async fn learn_revocation(&self, cursor: i64) -> Result<(), Self::Error>;
     /// Reloads the signing keys.
     async fn reload_keys(&self, now: UnixTime) -> Result<(), Self::Error>;
-    /// Reloads every client, every live revocation and the signing keys.
+    /// Reloads the API catalogue.
+    async fn reload_catalogue(&self) -> Result<(), Self::Error>;
+    /// Reloads every client, every live revocation, the catalogue and the signing keys.
     async fn refresh_all(&self, now: UnixTime) -> Result<(), Self::Error>;
 }
 
@@ -121,6 +123,10 @@ impl State {
                 .map_err(|e| e.to_string()),
             Change::Keys => tollgate
                 .reload_keys(tollgate.now())
+                .await
+                .map_err(|e| e.to_string()),
+            Change::Catalogue => tollgate
+                .reload_catalogue()
                 .await
                 .map_err(|e| e.to_string()),
             Change::Lost => {

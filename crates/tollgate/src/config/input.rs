@@ -44,6 +44,19 @@ impl Raw {
         }
     }
 
+    /// `true` or `false` (also `1` and `0` in the environment).
+    pub fn flag(&self) -> Result<bool, String> {
+        match self {
+            Raw::Text(s) => match s.trim() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                other => Err(format!("`{other}` is not `true` or `false`")),
+            },
+            Raw::Toml(toml::Value::Boolean(b)) => Ok(*b),
+            Raw::Toml(other) => Err(format!("must be true or false, not a {}", other.type_str())),
+        }
+    }
+
     /// A whole number; `of` names its unit in the error, such as " of seconds".
     pub fn number<T: FromStr + TryFrom<i64>>(&self, of: &str) -> Result<T, String> {
         match self {
@@ -100,6 +113,7 @@ pub(super) struct Given {
     pub key_rotation_period: Option<u64>,
     pub key_announce_period: Option<u64>,
     pub max_secrets_per_client: Option<usize>,
+    pub lock_client_scopes: Option<bool>,
     pub kek_from_file: Option<KekMaterial>,
     pub kek: Option<KekMaterial>,
     pub previous_kek: Option<KekMaterial>,

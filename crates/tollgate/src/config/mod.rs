@@ -54,7 +54,7 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub access_token_lifetime: u64,
     pub signing_algorithm: Algorithm,
-    /// Explicit audiences; empty means "the issuer only".
+    /// Audiences from before the catalogue, each registered as an API at start.
     pub audiences: Vec<String>,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -70,6 +70,7 @@ pub struct Config {
     pub key_rotation_period: u64,
     pub key_announce_period: u64,
     pub max_secrets_per_client: usize,
+    pub lock_client_scopes: bool,
     /// The key-encryption key, when given; otherwise the default file in the data directory.
     pub kek: Option<KekMaterial>,
     /// The key-encryption key being replaced, while rotating it.
@@ -248,6 +249,7 @@ impl Config {
             key_rotation_period,
             key_announce_period,
             max_secrets_per_client: defaulted!(given.max_secrets_per_client),
+            lock_client_scopes: defaulted!(given.lock_client_scopes),
             kek,
             previous_kek,
         })

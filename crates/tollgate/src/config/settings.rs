@@ -204,8 +204,9 @@ pub(super) static SETTINGS: &[Setting] = &[
         key: "audiences",
         kind: Kind::List,
         default: DefaultValue::Derived("`[issuer]`"),
-        meaning: "audiences clients may ask for; the first is the default; the issuer is \
-                  always allowed",
+        meaning: "superseded by the API catalogue: each is registered as an API at start, and \
+                  the first receives the scopes clients held before the upgrade \
+                  (docs/catalogue.md)",
         parse: |raw, given| {
             let audiences = raw.list()?;
             if let Some(bad) = audiences
@@ -301,6 +302,16 @@ pub(super) static SETTINGS: &[Setting] = &[
         parse: |raw, given| {
             let most = in_range(raw.number("")?, 1..=MAX_SECRETS_LIMIT, " secrets")?;
             given.max_secrets_per_client = Some(most);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "lock_client_scopes",
+        kind: Kind::Value,
+        default: DefaultValue::Text("false"),
+        meaning: "`true`: new clients get `scopes_locked` unless created with it `false`",
+        parse: |raw, given| {
+            given.lock_client_scopes = Some(raw.flag()?);
             Ok(())
         },
     },

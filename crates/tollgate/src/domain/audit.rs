@@ -17,10 +17,16 @@ pub enum AuditAction {
     KeyGenerated,
     KeyRotated,
     KeyRemoved,
+    ApiCreated,
+    ApiUpdated,
+    ApiDeleted,
+    PermissionAdded,
+    PermissionRemoved,
+    PermissionTaken,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::ClientCreated,
         AuditAction::ClientUpdated,
         AuditAction::ClientDeleted,
@@ -31,6 +37,12 @@ impl AuditAction {
         AuditAction::KeyGenerated,
         AuditAction::KeyRotated,
         AuditAction::KeyRemoved,
+        AuditAction::ApiCreated,
+        AuditAction::ApiUpdated,
+        AuditAction::ApiDeleted,
+        AuditAction::PermissionAdded,
+        AuditAction::PermissionRemoved,
+        AuditAction::PermissionTaken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +57,12 @@ impl AuditAction {
             AuditAction::KeyGenerated => "key.generated",
             AuditAction::KeyRotated => "key.rotated",
             AuditAction::KeyRemoved => "key.removed",
+            AuditAction::ApiCreated => "api.created",
+            AuditAction::ApiUpdated => "api.updated",
+            AuditAction::ApiDeleted => "api.deleted",
+            AuditAction::PermissionAdded => "permission.added",
+            AuditAction::PermissionRemoved => "permission.removed",
+            AuditAction::PermissionTaken => "permission.taken_from_client",
         }
     }
 

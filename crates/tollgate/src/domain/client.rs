@@ -3,6 +3,8 @@
 use std::fmt;
 
 use super::algorithm::Algorithm;
+use super::claims::StaticClaims;
+use super::grant::Tenant;
 use super::hex;
 use super::scope::{ScopeError, ScopeSet};
 use super::secret::SecretHash;
@@ -229,6 +231,12 @@ pub struct Client {
     pub access_token_lifetime: Option<u64>,
     /// Signs this client's tokens instead of the server's default algorithm.
     pub signing_algorithm: Option<Algorithm>,
+    /// The tenants whose tokens the client may get (see `grant`); sorted.
+    pub tenants: Vec<Tenant>,
+    /// Merged into each of the client's tokens.
+    pub claims: Option<StaticClaims>,
+    /// The scopes were fixed at creation and cannot change.
+    pub scopes_locked: bool,
     pub secrets: Vec<SecretInfo>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -242,6 +250,10 @@ pub struct NewClient {
     pub scopes: ScopeSet,
     pub access_token_lifetime: Option<u64>,
     pub signing_algorithm: Option<Algorithm>,
+    pub tenants: Vec<Tenant>,
+    pub claims: Option<StaticClaims>,
+    /// `None`: the server's default (the `lock_client_scopes` setting).
+    pub scopes_locked: Option<bool>,
 }
 
 /// A partial update; `None` leaves a field as it is. The lifetime is doubly optional so it
@@ -253,6 +265,9 @@ pub struct ClientPatch {
     pub scopes: Option<ScopeSet>,
     pub access_token_lifetime: Option<Option<u64>>,
     pub signing_algorithm: Option<Option<Algorithm>>,
+    pub tenants: Option<Vec<Tenant>>,
+    pub claims: Option<Option<StaticClaims>>,
+    pub scopes_locked: Option<bool>,
 }
 
 impl ClientPatch {
@@ -280,6 +295,16 @@ impl ClientPatch {
                 None => "signing_algorithm default".to_owned(),
             });
         }
+        if let Some(t) = &self.tenants {
+            let t: Vec<&str> = t.iter().map(Tenant::as_str).collect();
+            fields.push(format!("tenants {:?}", t.join(" ")));
+        }
+        if self.claims.is_some() {
+            fields.push("claims".to_owned());
+        }
+        if let Some(l) = self.scopes_locked {
+            fields.push(format!("scopes_locked {l}"));
+        }
         fields.join(", ")
     }
 
@@ -298,6 +323,15 @@ impl ClientPatch {
         }
         if let Some(a) = self.signing_algorithm {
             client.signing_algorithm = a;
+        }
+        if let Some(t) = &self.tenants {
+            client.tenants = t.clone();
+        }
+        if let Some(c) = &self.claims {
+            client.claims = c.clone();
+        }
+        if let Some(l) = self.scopes_locked {
+            client.scopes_locked = l;
         }
         client.updated_at = now;
     }

@@ -1,8 +1,12 @@
-//! The domain: clients, scopes, secrets and access tokens. Nothing here knows of HTTP.
+//! The domain: clients, the API catalogue, scopes, secrets and access tokens. Nothing here knows of HTTP.
 
 pub mod algorithm;
+pub mod api;
 pub mod audit;
+pub mod catalogue;
+pub mod claims;
 pub mod client;
+pub mod grant;
 pub mod revocation;
 pub mod scope;
 pub mod secret;

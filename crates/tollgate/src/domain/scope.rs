@@ -16,6 +16,14 @@ pub const ADMIN_SCOPE: &str = "tollgate:admin";
 /// The scope that lets a client (typically an API) introspect tokens and read the
 /// revocation feed.
 pub const INTROSPECT_SCOPE: &str = "tollgate:introspect";
+/// The fine-grained scopes of the admin API; `tollgate:admin` holds all of them.
+pub const CLIENTS_READ_SCOPE: &str = "tollgate:clients:read";
+pub const CLIENTS_WRITE_SCOPE: &str = "tollgate:clients:write";
+pub const APIS_READ_SCOPE: &str = "tollgate:apis:read";
+pub const APIS_WRITE_SCOPE: &str = "tollgate:apis:write";
+pub const KEYS_READ_SCOPE: &str = "tollgate:keys:read";
+pub const KEYS_WRITE_SCOPE: &str = "tollgate:keys:write";
+pub const AUDIT_READ_SCOPE: &str = "tollgate:audit:read";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {

@@ -37,7 +37,11 @@ impl Tollgate {
         new: NewClient,
         now: UnixTime,
     ) -> Result<(Client, ClientSecret), ClientError> {
-        self.check_algorithm(new.signing_algorithm)?;
+        let mut errors = self.unknown_scopes(&new.scopes);
+        errors.extend(self.check_algorithm(new.signing_algorithm).err());
+        if !errors.is_empty() {
+            return Err(ClientError::Validation(errors));
+        }
         let created = self
             .create_client_with(ClientId::generate(self.rng.as_ref()), new, None, now)
             .await?;
@@ -55,14 +59,14 @@ impl Tollgate {
         Ok(created)
     }
 
-    /// A client may only ask for an algorithm the server signs with.
-    fn check_algorithm(
+    /// A client or API may only ask for an algorithm the server signs with.
+    pub(super) fn check_algorithm(
         &self,
         alg: Option<crate::domain::algorithm::Algorithm>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<(), FieldError> {
         match alg {
             Some(a) if !self.keys.algorithms().contains(&a) => {
-                Err(ClientError::Validation(vec![FieldError::new(
+                Err(FieldError::new(
                     "signing_algorithm",
                     format!(
                         "{a} is not active on this server (active: {})",
@@ -73,7 +77,7 @@ impl Tollgate {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                )]))
+                ))
             }
             _ => Ok(()),
         }
@@ -94,6 +98,9 @@ impl Tollgate {
             scopes: new.scopes,
             access_token_lifetime: new.access_token_lifetime,
             signing_algorithm: new.signing_algorithm,
+            tenants: new.tenants,
+            claims: new.claims,
+            scopes_locked: new.scopes_locked.unwrap_or(self.lock_scopes_by_default),
             secrets: vec![self.secret_info(&secret, None, now)],
             created_at: now,
             updated_at: now,
@@ -160,9 +167,23 @@ impl Tollgate {
         patch: &ClientPatch,
         now: UnixTime,
     ) -> Result<Client, ClientError> {
-        self.check_algorithm(patch.signing_algorithm.flatten())?;
+        let mut errors = patch
+            .scopes
+            .as_ref()
+            .map(|s| self.unknown_scopes(s))
+            .unwrap_or_default();
+        errors.extend(self.check_algorithm(patch.signing_algorithm.flatten()).err());
+        if !errors.is_empty() {
+            return Err(ClientError::Validation(errors));
+        }
         let _guard = self.write_lock.lock().await;
         let mut client = self.get_client(id).await?;
+        if client.scopes_locked {
+            let changes_scopes = patch.scopes.as_ref().is_some_and(|s| *s != client.scopes);
+            if changes_scopes || patch.scopes_locked == Some(false) {
+                return Err(ClientError::ScopesLocked);
+            }
+        }
         patch.apply(&mut client, now);
         if !self.store.update_client(&client).await? {
             return Err(ClientError::NotFound);
@@ -224,6 +245,9 @@ impl Tollgate {
                 .map_err(|e| StartError::Bootstrap(e.to_string()))?,
             access_token_lifetime: None,
             signing_algorithm: None,
+            tenants: Vec::new(),
+            claims: None,
+            scopes_locked: Some(false),
         };
         // Bootstrap happens once per database: the callers hold the store's startup lock, so
         // of nodes starting together one creates the client and records it, and the others

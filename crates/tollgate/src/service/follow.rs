@@ -64,7 +64,13 @@ impl Follower for Tollgate {
         }
     }
 
-    /// Reloads every client, every live revocation and the signing keys. Revocations are
+    /// Reloads the catalogue another node changed.
+    async fn reload_catalogue(&self) -> Result<(), StoreError> {
+        let _guard = self.write_lock.lock().await;
+        self.reload_catalogue_from_store().await
+    }
+
+    /// Reloads every client, every live revocation, the catalogue and the signing keys. Revocations are
     /// only ever added (they expire through pruning), so they are merged into what the node
     /// knows; the client cache is rebuilt a page at a time and swapped in whole. A key that
     /// cannot be loaded (say, sealed with another key-encryption key) is logged and retried
@@ -74,6 +80,7 @@ impl Follower for Tollgate {
         {
             let _guard = self.write_lock.lock().await;
             load_cache(self.store.as_ref(), &self.cache).await?;
+            self.reload_catalogue_from_store().await?;
         }
         {
             let mut index = self.revoked.write().unwrap_or_else(|p| p.into_inner());

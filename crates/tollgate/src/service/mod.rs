@@ -9,11 +9,13 @@
 //! - `follow`: applying the changes other nodes make to a shared database (PostgreSQL), for
 //!   the loop in [`crate::cluster`]
 
+mod apis;
 mod clients;
 mod follow;
 mod keys;
 mod secrets;
 mod tokens;
+mod upgrade;
 mod upkeep;
 
 use std::sync::{Arc, RwLock};
@@ -29,10 +31,12 @@ use crate::cluster::Freshness;
 use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::FieldError;
+use crate::domain::catalogue::Catalogue;
 use crate::domain::revocation::RevocationIndex;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::{ClientSecret, SecretHash, SecretHasher};
-use crate::domain::token::{GrantError, TokenPolicy};
+use crate::domain::grant::GrantError;
+use crate::domain::token::TokenPolicy;
 use crate::keys::sealing::open_or_upgrade;
 use crate::keys::{Kek, KeyError, KeyLifecycle, KeyLifecycleError, RotationPolicy, SigningKeys};
 use crate::store::{Store, StoreError};
@@ -125,6 +129,11 @@ pub enum ClientError {
     SecretNotFound,
     #[error("the client already holds {0} secrets; remove one first")]
     TooManySecrets(usize),
+    #[error(
+        "the client's scopes were locked when it was created and cannot change; create a new \
+         client with the scopes it needs"
+    )]
+    ScopesLocked,
     #[error("removing the last secret would lock the client out; add a new secret first")]
     LastSecret,
     #[error("this is not a secret Tollgate generated (its prefix or checksum is wrong)")]
@@ -142,6 +151,40 @@ impl From<StoreError> for ClientError {
         match e {
             StoreError::NameTaken => ClientError::NameTaken,
             other => ClientError::Store(other),
+        }
+    }
+}
+
+/// A client holding permissions that a catalogue change would remove.
+#[derive(Debug, Clone)]
+pub struct ClientHolding {
+    pub client_id: crate::domain::client::ClientId,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("the request is invalid")]
+    Validation(Vec<FieldError>),
+    #[error("no API with this id")]
+    NotFound,
+    #[error("{0}")]
+    BuiltIn(&'static str),
+    /// Clients hold permissions the change would remove.
+    #[error("clients hold permissions this change removes")]
+    InUse(Vec<ClientHolding>),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CatalogueError {
+    fn from(e: StoreError) -> CatalogueError {
+        match e {
+            StoreError::ApiConflict(field) => CatalogueError::Validation(vec![FieldError::new(
+                field,
+                "is another API's already",
+            )]),
+            other => CatalogueError::Store(other),
         }
     }
 }
@@ -168,6 +211,11 @@ pub struct Settings {
     pub algorithms: Vec<Algorithm>,
     pub rotation: RotationPolicy,
     pub max_secrets_per_client: usize,
+    /// Audiences configured before the catalogue (the `audiences` setting), each registered
+    /// as an API; the first receives the scopes clients held before the upgrade.
+    pub audiences: Vec<String>,
+    /// New clients get `scopes_locked` unless they say otherwise.
+    pub lock_client_scopes: bool,
     pub kek: Kek,
     /// A key-encryption key being replaced: what it sealed is re-sealed with `kek`.
     pub previous_kek: Option<Kek>,
@@ -180,6 +228,9 @@ pub struct Tollgate {
     hasher: SecretHasher,
     keys: KeyLifecycle,
     policy: TokenPolicy,
+    catalogue: RwLock<Arc<Catalogue>>,
+    catalogue_generation: std::sync::atomic::AtomicU64,
+    lock_scopes_by_default: bool,
     max_secrets: usize,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
@@ -208,6 +259,8 @@ impl Tollgate {
             algorithms,
             rotation,
             max_secrets_per_client,
+            audiences,
+            lock_client_scopes,
             kek,
             previous_kek,
         } = settings;
@@ -236,6 +289,9 @@ impl Tollgate {
         .await?;
         let cache = ClientCache::default();
         load_cache(store.as_ref(), &cache).await?;
+        upgrade::prepare_catalogue(store.as_ref(), &cache, &policy.issuer, &audiences, rng.as_ref(), now)
+            .await?;
+        let catalogue = apis::load_catalogue(store.as_ref(), &policy.issuer, now).await?;
         let dummy_hash = SecretHash(random_bytes::<32>(rng.as_ref()));
         let mut revoked = RevocationIndex::default();
         for entry in store.live_revocations(now).await? {
@@ -247,6 +303,9 @@ impl Tollgate {
             hasher,
             keys,
             policy,
+            catalogue: RwLock::new(Arc::new(catalogue)),
+            catalogue_generation: std::sync::atomic::AtomicU64::new(0),
+            lock_scopes_by_default: lock_client_scopes,
             max_secrets: max_secrets_per_client,
             clock,
             rng,
@@ -277,10 +336,6 @@ impl Tollgate {
     /// Changes whenever a client is created, changed or deleted.
     pub fn clients_generation(&self) -> u64 {
         self.cache.generation()
-    }
-
-    pub fn scopes_in_use(&self) -> Vec<String> {
-        self.cache.all_scopes().into_iter().collect()
     }
 
     pub async fn ready(&self) -> Result<(), StoreError> {

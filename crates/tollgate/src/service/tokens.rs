@@ -12,7 +12,8 @@ use crate::clock::{UnixTime, random_bytes};
 use crate::domain::revocation::{MAX_TOKEN_REVOCATIONS_PER_CLIENT, Revocation, RevocationEntry};
 use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN};
-use crate::domain::token::{self, AccessTokenClaims, MAX_TOKEN_LEN, TokenRequest};
+use crate::domain::grant::{self, ClientAccess, TokenRequest};
+use crate::domain::token::{self, AccessTokenClaims, MAX_TOKEN_LEN};
 use crate::keys::{KeyError, VerifyError};
 use crate::store::StoreError;
 
@@ -66,24 +67,26 @@ impl Tollgate {
         now: UnixTime,
     ) -> Result<IssuedToken, TokenError> {
         let client = self.authenticate(creds, now)?;
-        let grant = token::grant(
-            &client.scopes,
-            client.access_token_lifetime(),
+        let access = ClientAccess {
+            scopes: &client.access.scopes,
+            tenants: &client.access.tenants,
+            lifetime: client.access_token_lifetime(),
+            algorithm: client.signing_algorithm,
+        };
+        let grant = grant::grant(
+            &access,
             request,
-            &self.policy,
+            &self.catalogue(),
+            self.policy.default_lifetime,
         )?;
         let jti = B64.encode(random_bytes::<16>(self.rng.as_ref()));
-        let claims = token::claims(
-            &client.id,
-            &grant,
-            request.tenant.as_ref(),
-            &self.policy,
-            now,
-            jti,
-        );
-        let payload = serde_json::to_vec(&claims).map_err(|_| KeyError::Sign)?;
+        let claims = token::claims(&client.id, &grant, &self.policy, now, jti);
+        let mut payload = serde_json::to_vec(&claims).map_err(|_| KeyError::Sign)?;
+        if let Some(extra) = &client.access.claims {
+            extra.append_to(&mut payload);
+        }
         let keys = self.keys();
-        let key = match client.signing_algorithm {
+        let key = match grant.algorithm {
             Some(alg) => keys.current_for(alg).unwrap_or(keys.current()),
             None => keys.current(),
         };
@@ -137,7 +140,7 @@ impl Tollgate {
         // The scopes a token carries were the client's when it was issued; a client that
         // has since lost one (a demoted administrator) must not keep it through its tokens.
         // The cache follows every node's changes, so this holds cluster-wide.
-        claims.narrow_scopes(&client.scopes);
+        claims.narrow_scopes(client.scopes());
         let revoked = self
             .revoked
             .read()
@@ -149,7 +152,8 @@ impl Tollgate {
         Ok(claims)
     }
 
-    /// Checks a bearer token issued by this server for use on its own admin API.
+    /// Checks a bearer token issued by this server for use on its own admin API: it must
+    /// carry `required_scope` or `tollgate:admin`, which allows everything.
     pub fn authorize_bearer(
         &self,
         token: &str,
@@ -162,7 +166,10 @@ impl Tollgate {
                 "the token is not meant for this API (audience)",
             ));
         }
-        if !claims.scopes().any(|s| s == required_scope) {
+        if !claims
+            .scopes()
+            .any(|s| s == required_scope || s == ADMIN_SCOPE)
+        {
             return Err(BearerError::InsufficientScope);
         }
         Ok(claims)
@@ -178,7 +185,7 @@ impl Tollgate {
         let client = self
             .authenticate(caller, now)
             .map_err(CallerError::from_authentication)?;
-        if client.scopes.contains(INTROSPECT_SCOPE) || client.scopes.contains(ADMIN_SCOPE) {
+        if may_inspect(&client) {
             Ok(client)
         } else {
             Err(CallerError::NotAllowed)
@@ -187,14 +194,24 @@ impl Tollgate {
 
     /// Token introspection (RFC 7662): the claims of an active token, `None` for anything
     /// else (expired, revoked, malformed, foreign, unknown key, deleted client).
+    ///
+    /// A client without `tollgate:introspect` may introspect the tokens issued to itself;
+    /// any other token is inactive to it (RFC 7662 §2.2: "the protected resource is not
+    /// allowed to introspect this particular token"), so it learns nothing about them.
     pub fn introspect(
         &self,
         caller: &Credentials,
         token: &str,
         now: UnixTime,
     ) -> Result<Option<AccessTokenClaims>, CallerError> {
-        self.token_inspector(caller, now)?;
-        Ok(self.validate_token(token, now).ok())
+        let client = self
+            .authenticate(caller, now)
+            .map_err(CallerError::from_authentication)?;
+        let claims = self.validate_token(token, now).ok();
+        if may_inspect(&client) {
+            return Ok(claims);
+        }
+        Ok(claims.filter(|c| *c.client_id == *client.id))
     }
 
     /// Token revocation (RFC 7009). A client revokes its own tokens; an administrator any.
@@ -221,7 +238,7 @@ impl Tollgate {
         let Ok(claims) = self.validate_token(token, now) else {
             return Ok(());
         };
-        if *claims.client_id != *client.id && !client.scopes.contains(ADMIN_SCOPE) {
+        if *claims.client_id != *client.id && !client.scopes().contains(ADMIN_SCOPE) {
             return Err(CallerError::NotOwner);
         }
         let crowded = self
@@ -281,4 +298,9 @@ impl Tollgate {
             .prune(now);
         Ok(pruned)
     }
+}
+
+/// Whether a client may introspect any token and read the revocation feed.
+fn may_inspect(client: &CachedClient) -> bool {
+    client.scopes().contains(INTROSPECT_SCOPE) || client.scopes().contains(ADMIN_SCOPE)
 }

@@ -16,9 +16,11 @@ pub use sqlite::SqliteStore;
 
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
+use crate::domain::api::{Api, ApiId};
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
+use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,9 @@ pub enum StoreError {
     NameTaken,
     #[error("a client with this id already exists")]
     IdTaken,
+    /// An API's identifier, name or a permission value is another API's already; the field.
+    #[error("the API's {0} is taken by another API")]
+    ApiConflict(&'static str),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -76,6 +81,14 @@ pub struct ListCursor {
     pub client_id: ClientId,
 }
 
+/// A client's scopes set anew because permissions left the catalogue.
+#[derive(Clone, Debug)]
+pub struct ScopeChange {
+    pub client_id: ClientId,
+    pub scopes: ScopeSet,
+    pub updated_at: UnixTime,
+}
+
 /// A signing key as stored.
 #[derive(Clone, Debug)]
 pub struct StoredKey {
@@ -115,6 +128,16 @@ pub trait Store: Send + Sync + Debug {
     /// Writes name, description, scopes, lifetime and `updated_at`; false if the client is gone.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+
+    /// The whole catalogue, with each API's permissions in their order.
+    async fn list_apis(&self) -> Result<Vec<Api>, StoreError>;
+    /// Inserts an API with its permissions.
+    async fn insert_api(&self, api: &Api) -> Result<(), StoreError>;
+    /// Rewrites an API and its permissions and sets the scopes of the clients in `taken`, in
+    /// one transaction; false (and nothing written) if the API is gone.
+    async fn update_api(&self, api: &Api, taken: &[ScopeChange]) -> Result<bool, StoreError>;
+    /// Deletes an API and sets the scopes of the clients in `taken`, in one transaction.
+    async fn delete_api(&self, id: &ApiId, taken: &[ScopeChange]) -> Result<bool, StoreError>;
 
     /// False if the client does not exist.
     async fn insert_secret(

@@ -10,6 +10,9 @@ use zeroize::Zeroizing;
 use super::{SecretOwner, StoreError, StoredKey};
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
+use crate::domain::api::{Api, ApiId, ApiIdentifier, Permission};
+use crate::domain::claims::StaticClaims;
+use crate::domain::grant::{Tenant, parse_tenants};
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
@@ -18,7 +21,8 @@ use crate::domain::secret::SecretHash;
 
 /// The columns a client query selects, joined with its secrets (`c` and `s`).
 pub const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
-    c.access_token_lifetime, c.signing_algorithm, c.created_at, c.updated_at, s.secret_id, \
+    c.access_token_lifetime, c.signing_algorithm, c.tenants, c.claims, c.scopes_locked, \
+    c.created_at, c.updated_at, s.secret_id, \
     s.secret_hash, s.created_at AS s_created_at, s.expires_at, s.last_used_at, s.disabled_at";
 
 /// Typed column access, the same for a row of either database.
@@ -28,6 +32,7 @@ pub trait Columns {
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
     fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
 }
 
 macro_rules! columns {
@@ -46,6 +51,9 @@ macro_rules! columns {
                 self.try_get(column)
             }
             fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {
                 self.try_get(column)
             }
         }
@@ -87,6 +95,8 @@ fn client<R: Columns>(row: &R, id: &str) -> Result<Client, StoreError> {
     let scopes = row.text("scopes")?;
     let lifetime = row.opt_int("access_token_lifetime")?;
     let alg = row.opt_text("signing_algorithm")?;
+    let tenants = row.text("tenants")?;
+    let claims = row.opt_text("claims")?;
     Ok(Client {
         id: ClientId::parse(id).map_err(|_| corrupt("id"))?,
         name: ClientName::parse(&name).map_err(|_| corrupt("name"))?,
@@ -100,6 +110,13 @@ fn client<R: Columns>(row: &R, id: &str) -> Result<Client, StoreError> {
         signing_algorithm: alg
             .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
             .transpose()?,
+        tenants: parse_tenants(&tenants.split(' ').filter(|t| !t.is_empty()).collect::<Vec<_>>())
+            .map_err(|_| corrupt("tenants"))?,
+        claims: claims
+            .map(|c| StaticClaims::from_stored(&c).map_err(|_| corrupt("claims")))
+            .transpose()?
+            .flatten(),
+        scopes_locked: row.flag("scopes_locked")?,
         secrets: Vec::new(),
         created_at: UnixTime(row.int("created_at")?),
         updated_at: UnixTime(row.int("updated_at")?),
@@ -110,6 +127,64 @@ fn client<R: Columns>(row: &R, id: &str) -> Result<Client, StoreError> {
 pub fn lifetime_param(client: &Client) -> Option<i64> {
     client
         .access_token_lifetime
+        .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
+}
+
+/// A client's tenants as the databases store them: space-delimited.
+pub fn tenants_param(client: &Client) -> String {
+    client
+        .tenants
+        .iter()
+        .map(Tenant::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The columns an API query selects, joined with its permissions (`a` and `p`).
+pub const API_COLUMNS: &str = "a.api_id, a.identifier, a.name, a.description, \
+    a.access_token_lifetime, a.signing_algorithm, a.created_at, a.updated_at, \
+    p.value, p.description AS p_description";
+
+/// Folds API rows left-joined with their permissions (ordered by API, then position).
+pub fn apis<R: Columns>(rows: Vec<R>) -> Result<Vec<Api>, StoreError> {
+    let mut out: Vec<Api> = Vec::new();
+    for row in rows {
+        let id = row.text("api_id")?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of API {id}"));
+        if out.last().is_none_or(|a| a.id.as_str() != id) {
+            let alg = row.opt_text("signing_algorithm")?;
+            out.push(Api {
+                id: ApiId::parse(&id).map_err(|_| corrupt("id"))?,
+                identifier: ApiIdentifier::parse(&row.text("identifier")?)
+                    .map_err(|_| corrupt("identifier"))?,
+                name: ClientName::parse(&row.text("name")?).map_err(|_| corrupt("name"))?,
+                description: Description::parse(&row.text("description")?)
+                    .map_err(|_| corrupt("description"))?,
+                permissions: Vec::new(),
+                access_token_lifetime: row
+                    .opt_int("access_token_lifetime")?
+                    .map(|l| u64::try_from(l).unwrap_or(0)),
+                signing_algorithm: alg
+                    .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
+                    .transpose()?,
+                created_at: UnixTime(row.int("created_at")?),
+                updated_at: UnixTime(row.int("updated_at")?),
+            });
+        }
+        if let (Some(value), Some(api)) = (row.opt_text("value")?, out.last_mut()) {
+            let description = row.opt_text("p_description")?.unwrap_or_default();
+            api.permissions.push(
+                Permission::parse(&value, &description, "permission")
+                    .map_err(|_| corrupt("permission"))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// An API's token lifetime as the databases store it.
+pub fn api_lifetime_param(api: &Api) -> Option<i64> {
+    api.access_token_lifetime
         .map(|l| i64::try_from(l).unwrap_or(i64::MAX))
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Admin;
+use super::auth::{Admin, AuditRead};
 use super::extract::AdminQuery;
 use super::problem::Problem;
 use crate::domain::audit::AuditEvent;
@@ -94,10 +94,10 @@ impl TryFrom<AuditParams> for AuditQuery {
 #[utoipa::path(get, path = "/audit", tag = "audit",
     params(AuditParams),
     responses((status = 200, description = "Audit events, oldest first", body = AuditPage)),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:audit:read"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn list(
     State(state): State<AppState>,
-    _admin: Admin,
+    _admin: Admin<AuditRead>,
     AdminQuery(params): AdminQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, Problem> {
     let q = AuditQuery::try_from(params)?;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::auth::Admin;
+use super::auth::{Admin, ClientsRead, ClientsWrite};
 use super::export::{self, Export, ExportParams};
 use super::extract::{AdminJson, AdminQuery, ClientPath};
 use super::problem::Problem;
@@ -28,10 +28,10 @@ use crate::http::AppState;
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn create(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<ClientsWrite>,
     export: Export,
     AdminJson(req): AdminJson<CreateClientRequest>,
 ) -> Result<Response, Problem> {
@@ -59,10 +59,10 @@ pub async fn create(
         (status = 200, description = "One page of clients, oldest first", body = ClientList),
         (status = 400, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:read"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn list(
     State(state): State<AppState>,
-    _admin: Admin,
+    _admin: Admin<ClientsRead>,
     AdminQuery(params): AdminQuery<ListParams>,
 ) -> Result<Json<ClientList>, Problem> {
     let page = Page::try_from(params)?;
@@ -82,10 +82,10 @@ pub async fn list(
         (status = 200, description = "The client", body = ClientView),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:read"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn get(
     State(state): State<AppState>,
-    _admin: Admin,
+    _admin: Admin<ClientsRead>,
     ClientPath(id): ClientPath,
 ) -> Result<Json<ClientView>, Problem> {
     let client = state.tollgate.get_client(&id).await?;
@@ -101,10 +101,10 @@ pub async fn get(
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn update(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<ClientsWrite>,
     ClientPath(id): ClientPath,
     AdminJson(req): AdminJson<UpdateClientRequest>,
 ) -> Result<Json<ClientView>, Problem> {
@@ -124,10 +124,10 @@ pub async fn update(
         (status = 204, description = "Deleted; the client can get no more tokens"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn delete(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<ClientsWrite>,
     ClientPath(id): ClientPath,
 ) -> Result<StatusCode, Problem> {
     let now = state.tollgate.now();

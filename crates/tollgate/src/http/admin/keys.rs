@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Admin;
+use super::auth::{Admin, KeysRead, KeysWrite};
 use super::extract::AdminJson;
 use super::problem::Problem;
 use super::requests::parse_algorithm;
@@ -112,8 +112,11 @@ impl TryFrom<RotateRequest> for Rotation {
 
 #[utoipa::path(get, path = "/keys", tag = "keys",
     responses((status = 200, description = "Every signing key and its state", body = KeyList)),
-    security(("bearer" = ["tollgate:admin"])))]
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<KeyList>, Problem> {
+    security(("bearer" = ["tollgate:keys:read"]), ("bearer" = ["tollgate:admin"])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: Admin<KeysRead>,
+) -> Result<Json<KeyList>, Problem> {
     let now = state.tollgate.now();
     let statuses = state
         .tollgate
@@ -132,10 +135,10 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<K
         (status = 400, description = "Not an active algorithm", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A successor is already announced", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:keys:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn rotate(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<KeysWrite>,
     AdminJson(req): AdminJson<RotateRequest>,
 ) -> Result<(StatusCode, Json<KeyView>), Problem> {
     let rotation = Rotation::try_from(req)?;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Admin;
+use super::auth::{Admin, ClientsWrite};
 use super::extract::AdminJson;
 use super::problem::Problem;
 use super::views::plain_secret;
@@ -49,10 +49,10 @@ pub struct LeakedSecretResponse {
         (status = 400, description = "Not a secret Tollgate generated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No client holds this secret", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn report(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<ClientsWrite>,
     AdminJson(req): AdminJson<LeakedSecretRequest>,
 ) -> Result<Json<LeakedSecretResponse>, Problem> {
     let secret = ClientSecret::from(req);

@@ -4,6 +4,8 @@
 // A `Problem` is built at most once per failed request; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod api_types;
+pub mod apis;
 pub mod audit;
 pub mod auth;
 pub mod clients;
@@ -43,6 +45,11 @@ pub fn router() -> Router<AppState> {
             "/clients/{client_id}/secrets/{secret_id}",
             delete(secrets::remove_secret),
         )
+        .route("/apis", post(apis::create).get(apis::list))
+        .route(
+            "/apis/{api_id}",
+            get(apis::get).patch(apis::update).delete(apis::delete),
+        )
         .route("/secrets/leaked", post(leaked::report))
         .route("/keys", get(keys::list))
         .route("/keys/rotate", post(keys::rotate))
@@ -56,10 +63,12 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     info(
         title = "Tollgate admin API",
-        description = "Manage the API clients of a Tollgate authorization server. Every \
-            operation needs `Authorization: Bearer <token>` with a token from Tollgate's own \
-            token endpoint carrying the scope `tollgate:admin`. Errors are RFC 9457 problem \
-            details (`application/problem+json`).",
+        description = "Manage the API clients and the API catalogue of a Tollgate \
+            authorization server. Every operation needs `Authorization: Bearer <token>` with a \
+            token from Tollgate's own token endpoint carrying the scope the operation names \
+            (`tollgate:clients:read`, `tollgate:apis:write`, ...) or `tollgate:admin`, which \
+            allows every operation. Errors are RFC 9457 problem details \
+            (`application/problem+json`).",
     ),
     servers((url = "/admin/v1")),
     paths(
@@ -68,6 +77,11 @@ pub fn router() -> Router<AppState> {
         clients::get,
         clients::update,
         clients::delete,
+        apis::create,
+        apis::list,
+        apis::get,
+        apis::update,
+        apis::delete,
         secrets::add_secret,
         secrets::remove_secret,
         leaked::report,
@@ -78,6 +92,7 @@ pub fn router() -> Router<AppState> {
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "clients", description = "API clients"),
+        (name = "apis", description = "The catalogue: APIs and the permissions clients are given on them"),
         (name = "secrets", description = "Client secrets: rotation without downtime, leaked secrets"),
         (name = "keys", description = "Token signing keys and their rotation"),
         (name = "audit", description = "Who did what, and when"),
@@ -98,8 +113,8 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An access token from this server's token endpoint with the scope \
-                         `tollgate:admin`",
+                        "An access token from this server's token endpoint with the scope the \
+                         operation names, or `tollgate:admin`",
                     ))
                     .build(),
             ),
@@ -120,7 +135,11 @@ impl Modify for CommonResponses {
                 "No bearer token, or one that is invalid or expired (with `WWW-Authenticate`, \
                  RFC 6750)",
             ),
-            ("403", "The token lacks the scope `tollgate:admin`"),
+            (
+                "403",
+                "The token lacks the operation's scope (`insufficient_scope`, the scope named in \
+                 `WWW-Authenticate`)",
+            ),
             (
                 "500",
                 "The server failed; the body says nothing more, the cause is in the server's log",

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::domain::client::FieldError;
 use crate::http::InternalError;
 use crate::keys::KeyLifecycleError;
-use crate::service::ClientError;
+use crate::service::{CatalogueError, ClientError};
 
 /// An `application/problem+json` body (RFC 9457).
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,12 +24,22 @@ pub struct Problem {
     /// Each invalid field and what is wrong with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// The clients in the way of a catalogue change (`permissions_in_use`), with the
+    /// permissions each holds that the change removes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ProblemClient>,
     #[serde(skip)]
     #[schema(ignore)]
     internal: Option<String>,
     #[serde(skip)]
     #[schema(ignore)]
     www_authenticate: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProblemClient {
+    pub client_id: String,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -47,6 +57,7 @@ impl Problem {
             detail: detail.into(),
             code,
             errors: Vec::new(),
+            clients: Vec::new(),
             internal: None,
             www_authenticate: None,
         }
@@ -160,6 +171,12 @@ impl From<ClientError> for Problem {
                 Problem::unavailable(e)
             }
             ClientError::Keys(e) => Problem::internal(e),
+            ClientError::ScopesLocked => Problem::new(
+                StatusCode::CONFLICT,
+                "scopes_locked",
+                "this client's scopes were locked when it was created and cannot change; \
+                 create a new client with the scopes it needs, then delete this one",
+            ),
             ClientError::LastSecret => Problem::new(
                 StatusCode::CONFLICT,
                 "last_secret",
@@ -168,6 +185,43 @@ impl From<ClientError> for Problem {
             ),
             ClientError::Store(e) if e.is_unavailable() => Problem::unavailable(e),
             ClientError::Store(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<CatalogueError> for Problem {
+    fn from(e: CatalogueError) -> Problem {
+        match e {
+            CatalogueError::Validation(errors) => Problem::validation(errors),
+            CatalogueError::NotFound => Problem::new(
+                StatusCode::NOT_FOUND,
+                "api_not_found",
+                "no API with this id; GET /admin/v1/apis lists them",
+            ),
+            CatalogueError::BuiltIn(why) => Problem::new(StatusCode::CONFLICT, "built_in_api", why),
+            CatalogueError::InUse(holders) => {
+                let names: Vec<&str> = holders.iter().map(|h| h.client_id.as_str()).collect();
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "permissions_in_use",
+                    format!(
+                        "clients hold permissions this change removes: {}; change those \
+                         clients first, or repeat the request with `take_from_clients=true` \
+                         to take the permissions from them too",
+                        names.join(", ")
+                    ),
+                );
+                p.clients = holders
+                    .into_iter()
+                    .map(|h| ProblemClient {
+                        client_id: h.client_id.as_str().to_owned(),
+                        scopes: h.scopes,
+                    })
+                    .collect();
+                p
+            }
+            CatalogueError::Store(e) if e.is_unavailable() => Problem::unavailable(e),
+            CatalogueError::Store(e) => Problem::internal(e),
         }
     }
 }

@@ -12,6 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::problem::Problem;
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
+use crate::domain::claims::StaticClaims;
+use crate::domain::grant::parse_tenants;
 use crate::domain::client::{
     ClientId, ClientName, ClientPatch, Description, FieldError, NewClient, parse_scopes,
     parse_token_lifetime,
@@ -38,6 +40,19 @@ pub struct CreateClientRequest {
     pub access_token_lifetime: Option<u64>,
     /// One of the server's active algorithms; omitted means the server default.
     pub signing_algorithm: Option<String>,
+    /// Tenant ids the client may get tokens for; one is always carried in `tenant`, several
+    /// must be asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["acme"]))]
+    pub tenants: Vec<String>,
+    /// Claims merged into each of the client's tokens (at most 2 KiB; registered and
+    /// Tollgate-owned claim names are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"org": "acme"}))]
+    pub claims: Option<serde_json::Value>,
+    /// `true` fixes the scopes for good; omitted means the server's `lock_client_scopes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes_locked: Option<bool>,
 }
 
 // Fields left out (`None`) stay as they are; the doubly optional ones take `null` to go back
@@ -68,6 +83,19 @@ pub struct UpdateClientRequest {
     )]
     #[schema(value_type = Option<String>)]
     pub signing_algorithm: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<Vec<String>>,
+    /// An object replaces the claims; `{}` or `null` removes them.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<Option<serde_json::Value>>,
+    /// Only `true` once locked: a locked client stays locked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes_locked: Option<bool>,
 }
 
 impl UpdateClientRequest {
@@ -78,6 +106,9 @@ impl UpdateClientRequest {
             && self.scopes.is_none()
             && self.access_token_lifetime.is_none()
             && self.signing_algorithm.is_none()
+            && self.tenants.is_none()
+            && self.claims.is_none()
+            && self.scopes_locked.is_none()
     }
 }
 
@@ -112,8 +143,13 @@ impl TryFrom<CreateClientRequest> for NewClient {
         let signing_algorithm = req
             .signing_algorithm
             .map(|a| collect(&mut errors, parse_algorithm("signing_algorithm", &a)));
-        let (Some(name), Some(description), Some(scopes), true) =
-            (name, description, scopes, errors.is_empty())
+        let tenants = collect(&mut errors, parse_tenants(&req.tenants));
+        let claims = match &req.claims {
+            None | Some(serde_json::Value::Null) => Some(None),
+            Some(v) => collect(&mut errors, StaticClaims::parse(v)),
+        };
+        let (Some(name), Some(description), Some(scopes), Some(tenants), Some(claims), true) =
+            (name, description, scopes, tenants, claims, errors.is_empty())
         else {
             return Err(Problem::validation(errors));
         };
@@ -123,6 +159,9 @@ impl TryFrom<CreateClientRequest> for NewClient {
             scopes,
             access_token_lifetime: lifetime.flatten(),
             signing_algorithm: signing_algorithm.flatten(),
+            tenants,
+            claims,
+            scopes_locked: req.scopes_locked,
         })
     }
 }
@@ -154,6 +193,15 @@ impl TryFrom<UpdateClientRequest> for ClientPatch {
                     collect(&mut errors, parse_algorithm("signing_algorithm", &a)).map(Some)
                 }
             },
+            tenants: req
+                .tenants
+                .and_then(|t| collect(&mut errors, parse_tenants(&t))),
+            claims: match req.claims {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(v)) => collect(&mut errors, StaticClaims::parse(&v)),
+            },
+            scopes_locked: req.scopes_locked,
         };
         if errors.is_empty() {
             Ok(patch)
@@ -222,7 +270,7 @@ impl TryFrom<ListParams> for Page {
     }
 }
 
-fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
+pub(super) fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
     r.map_err(|e| errors.push(e)).ok()
 }
 
@@ -237,7 +285,7 @@ pub fn parse_algorithm(field: &str, value: &str) -> Result<Algorithm, FieldError
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
@@ -285,6 +333,9 @@ mod tests {
             scopes: vec!["ok".into(), "not ok".into()],
             access_token_lifetime: Some(5),
             signing_algorithm: Some("HS256".into()),
+            tenants: vec!["ok".into(), "not ok".into()],
+            claims: Some(serde_json::json!({"aud": "x"})),
+            scopes_locked: None,
         };
         let err = NewClient::try_from(req).unwrap_err();
         assert_eq!(
@@ -293,7 +344,9 @@ mod tests {
                 "name",
                 "scopes[1]",
                 "access_token_lifetime",
-                "signing_algorithm"
+                "signing_algorithm",
+                "tenants[1]",
+                "claims.aud"
             ]
         );
     }

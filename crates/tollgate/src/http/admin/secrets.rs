@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::auth::Admin;
+use super::auth::{Admin, ClientsWrite};
 use super::export::{self, Export, ExportParams};
 use super::extract::{ClientPath, OptionalAdminJson, SecretPath};
 use super::problem::Problem;
@@ -26,10 +26,10 @@ use crate::http::AppState;
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client holds the most secrets allowed", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn add_secret(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<ClientsWrite>,
     ClientPath(id): ClientPath,
     export: Export,
     // The body is optional: an empty POST adds a secret that does not expire.
@@ -60,10 +60,10 @@ pub async fn add_secret(
         (status = 404, description = "No such client or secret", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is the client's only secret", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = ["tollgate:admin"])))]
+    security(("bearer" = ["tollgate:clients:write"]), ("bearer" = ["tollgate:admin"])))]
 pub async fn remove_secret(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: Admin<ClientsWrite>,
     SecretPath {
         client_id: id,
         secret_id,

@@ -22,6 +22,16 @@ pub struct ClientView {
     pub access_token_lifetime: Option<u64>,
     /// `ES256`, `EdDSA` or `RS256`; `null` means the server default.
     pub signing_algorithm: Option<String>,
+    /// Tenant ids the client may get tokens for.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Claims merged into each of the client's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<serde_json::Value>,
+    /// The scopes were fixed at creation and cannot change.
+    #[serde(default)]
+    pub scopes_locked: bool,
     pub secrets: Vec<SecretView>,
     /// RFC 3339.
     pub created_at: String,
@@ -61,6 +71,9 @@ impl From<&Client> for ClientView {
             scopes: c.scopes.to_vec(),
             access_token_lifetime: c.access_token_lifetime,
             signing_algorithm: c.signing_algorithm.map(|a| a.as_str().to_owned()),
+            tenants: c.tenants.iter().map(|t| t.as_str().to_owned()).collect(),
+            claims: c.claims.as_ref().map(|c| c.to_value()),
+            scopes_locked: c.scopes_locked,
             secrets: c.secrets.iter().map(SecretView::from).collect(),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
@@ -122,6 +135,9 @@ mod tests {
             scopes: vec!["a".into()],
             access_token_lifetime: None,
             signing_algorithm: None,
+            tenants: Vec::new(),
+            claims: None,
+            scopes_locked: false,
             secrets: Vec::new(),
             created_at: "2030-01-01T00:00:00Z".into(),
             updated_at: "2030-01-01T00:00:00Z".into(),

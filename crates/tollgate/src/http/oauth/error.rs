@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::client_auth::AuthMethod;
 use crate::domain::scope::INTROSPECT_SCOPE;
-use crate::domain::token::GrantError;
+use crate::domain::grant::GrantError;
 use crate::http::InternalError;
 use crate::service::{CallerError, TokenError};
 
@@ -176,6 +176,7 @@ impl From<TokenError> for OAuthError {
             TokenError::Grant(GrantError::InvalidTarget(d)) => {
                 OAuthError::new(OAuthErrorCode::InvalidTarget, d)
             }
+            TokenError::Grant(GrantError::InvalidTenant(d)) => OAuthError::invalid_request(d),
             TokenError::Signing(e) => OAuthError::internal(e.to_string()),
             TokenError::Unavailable => OAuthError::unavailable(Some(e_unavailable())),
         }

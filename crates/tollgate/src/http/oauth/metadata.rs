@@ -89,7 +89,7 @@ pub fn document(state: &AppState, keys: &SigningKeys) -> Value {
         "revocation_list_endpoint": format!("{issuer}{REVOCATION_LIST_PATH}"),
         // No authorization endpoint: Tollgate issues tokens to clients only.
         "response_types_supported": [],
-        "scopes_supported": state.tollgate.scopes_in_use(),
+        "scopes_supported": state.tollgate.catalogue().permission_values(),
         "access_token_signing_alg_values_supported": algs,
     })
 }
@@ -97,7 +97,7 @@ pub fn document(state: &AppState, keys: &SigningKeys) -> Value {
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let (body, _) = Built::get_or_build(
         &state.documents.discovery,
-        state.tollgate.clients_generation(),
+        state.tollgate.catalogue_generation(),
         state.tollgate.keys(),
         |keys| document(&state, keys).to_string(),
     );

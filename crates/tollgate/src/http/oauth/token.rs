@@ -9,7 +9,8 @@ use super::client_auth::Form;
 use super::error::{OAuthError, OAuthErrorCode};
 use super::extract::{ClientForm, FormEndpoint};
 use crate::domain::scope::ScopeSet;
-use crate::domain::token::{MAX_RESOURCES, Tenant, TokenRequest};
+use crate::domain::grant::{Tenant, TokenRequest};
+use crate::domain::token::MAX_RESOURCES;
 use crate::http::AppState;
 
 /// Parameters that must appear at most once (RFC 6749 §3.2). `resource` may repeat

@@ -15,7 +15,8 @@ pub(super) async fn insert_client(pool: &PgPool, client: &Client) -> Result<(), 
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
-         signing_algorithm, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         signing_algorithm, tenants, claims, scopes_locked, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(client.id.as_str())
     .bind(client.name.as_str())
@@ -23,6 +24,9 @@ pub(super) async fn insert_client(pool: &PgPool, client: &Client) -> Result<(), 
     .bind(client.scopes.to_delimited())
     .bind(rows::lifetime_param(client))
     .bind(client.signing_algorithm.map(Algorithm::as_str))
+    .bind(rows::tenants_param(client))
+    .bind(client.claims.as_ref().map(|c| c.as_json()))
+    .bind(client.scopes_locked)
     .bind(client.created_at.0)
     .bind(client.updated_at.0)
     .execute(&mut *tx)
@@ -76,14 +80,17 @@ pub(super) async fn update_client(pool: &PgPool, client: &Client) -> Result<bool
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "UPDATE clients SET name = $1, description = $2, scopes = $3, \
-         access_token_lifetime = $4, signing_algorithm = $5, updated_at = $6 \
-         WHERE client_id = $7",
+         access_token_lifetime = $4, signing_algorithm = $5, tenants = $6, claims = $7, \
+         scopes_locked = $8, updated_at = $9 WHERE client_id = $10",
     )
     .bind(client.name.as_str())
     .bind(client.description.as_str())
     .bind(client.scopes.to_delimited())
     .bind(rows::lifetime_param(client))
     .bind(client.signing_algorithm.map(Algorithm::as_str))
+    .bind(rows::tenants_param(client))
+    .bind(client.claims.as_ref().map(|c| c.as_json()))
+    .bind(client.scopes_locked)
     .bind(client.updated_at.0)
     .bind(client.id.as_str())
     .execute(&mut *tx)

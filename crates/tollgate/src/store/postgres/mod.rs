@@ -10,6 +10,7 @@
 //! `revocations.rs`, `audit.rs`, `feed.rs` (changes made by other nodes) and `locks.rs`
 //! (advisory locks between nodes).
 
+mod apis;
 mod audit;
 mod clients;
 mod feed;
@@ -27,9 +28,10 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use zeroize::Zeroizing;
 
 use super::{
-    Change, ChangeFeed, ClusterLock, ListCursor, SecretOwner, Store, StoreError, StoredKey,
+    Change, ChangeFeed, ClusterLock, ListCursor, ScopeChange, SecretOwner, Store, StoreError, StoredKey,
 };
 use crate::clock::UnixTime;
+use crate::domain::api::{Api, ApiId};
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
@@ -168,6 +170,22 @@ impl Store for PostgresStore {
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         clients::delete_client(&self.pool, id).await
+    }
+
+    async fn list_apis(&self) -> Result<Vec<Api>, StoreError> {
+        apis::list_apis(&self.pool).await
+    }
+
+    async fn insert_api(&self, api: &Api) -> Result<(), StoreError> {
+        apis::insert_api(&self.pool, api).await
+    }
+
+    async fn update_api(&self, api: &Api, taken: &[ScopeChange]) -> Result<bool, StoreError> {
+        apis::update_api(&self.pool, api, taken).await
+    }
+
+    async fn delete_api(&self, id: &ApiId, taken: &[ScopeChange]) -> Result<bool, StoreError> {
+        apis::delete_api(&self.pool, id, taken).await
     }
 
     async fn insert_secret(

@@ -15,7 +15,8 @@ pub(super) async fn insert_client(pool: &SqlitePool, client: &Client) -> Result<
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
-         signing_algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         signing_algorithm, tenants, claims, scopes_locked, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(client.id.as_str())
     .bind(client.name.as_str())
@@ -23,6 +24,9 @@ pub(super) async fn insert_client(pool: &SqlitePool, client: &Client) -> Result<
     .bind(client.scopes.to_delimited())
     .bind(rows::lifetime_param(client))
     .bind(client.signing_algorithm.map(Algorithm::as_str))
+    .bind(rows::tenants_param(client))
+    .bind(client.claims.as_ref().map(|c| c.as_json()))
+    .bind(client.scopes_locked)
     .bind(client.created_at.0)
     .bind(client.updated_at.0)
     .execute(&mut *tx)
@@ -77,13 +81,17 @@ pub(super) async fn list_clients(
 pub(super) async fn update_client(pool: &SqlitePool, client: &Client) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE clients SET name = ?, description = ?, scopes = ?, \
-         access_token_lifetime = ?, signing_algorithm = ?, updated_at = ? WHERE client_id = ?",
+         access_token_lifetime = ?, signing_algorithm = ?, tenants = ?, claims = ?, \
+         scopes_locked = ?, updated_at = ? WHERE client_id = ?",
     )
     .bind(client.name.as_str())
     .bind(client.description.as_str())
     .bind(client.scopes.to_delimited())
     .bind(rows::lifetime_param(client))
     .bind(client.signing_algorithm.map(Algorithm::as_str))
+    .bind(rows::tenants_param(client))
+    .bind(client.claims.as_ref().map(|c| c.as_json()))
+    .bind(client.scopes_locked)
     .bind(client.updated_at.0)
     .bind(client.id.as_str())
     .execute(pool)

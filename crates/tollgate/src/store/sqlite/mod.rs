@@ -5,6 +5,7 @@
 //! `revocations.rs` and `audit.rs`. One node owns an SQLite file, so there is no change feed
 //! and no lock between nodes.
 
+mod apis;
 mod audit;
 mod clients;
 mod keys;
@@ -19,9 +20,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use zeroize::Zeroizing;
 
 use super::{
-    ChangeFeed, ClusterLock, ListCursor, NoLock, SecretOwner, Store, StoreError, StoredKey,
+    ChangeFeed, ClusterLock, ListCursor, ScopeChange, NoLock, SecretOwner, Store, StoreError, StoredKey,
 };
 use crate::clock::UnixTime;
+use crate::domain::api::{Api, ApiId};
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientId, SecretId, SecretInfo};
 use crate::domain::revocation::{Revocation, RevocationEntry};
@@ -131,6 +133,22 @@ impl Store for SqliteStore {
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         clients::delete_client(&self.pool, id).await
+    }
+
+    async fn list_apis(&self) -> Result<Vec<Api>, StoreError> {
+        apis::list_apis(&self.pool).await
+    }
+
+    async fn insert_api(&self, api: &Api) -> Result<(), StoreError> {
+        apis::insert_api(&self.pool, api).await
+    }
+
+    async fn update_api(&self, api: &Api, taken: &[ScopeChange]) -> Result<bool, StoreError> {
+        apis::update_api(&self.pool, api, taken).await
+    }
+
+    async fn delete_api(&self, id: &ApiId, taken: &[ScopeChange]) -> Result<bool, StoreError> {
+        apis::delete_api(&self.pool, id, taken).await
     }
 
     async fn insert_secret(

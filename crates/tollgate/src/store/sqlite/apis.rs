@@ -1,0 +1,149 @@
+//! The catalogue: APIs and their permissions.
+
+// Only the constant API_COLUMNS is ever interpolated into SQL; values are bound.
+use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
+
+use super::begin_write;
+use crate::domain::algorithm::Algorithm;
+use crate::domain::api::{Api, ApiId};
+use crate::store::rows::{self, API_COLUMNS};
+use crate::store::{ScopeChange, StoreError};
+
+/// Which of an API's unique columns a violation concerns (SQLite names `table.column`).
+fn map_conflict(e: sqlx::Error) -> StoreError {
+    if let Some(db) = e.as_database_error()
+        && db.is_unique_violation()
+    {
+        let msg = db.message();
+        for (column, field) in [
+            ("apis.identifier", "identifier"),
+            ("apis.name", "name"),
+            ("api_permissions.value", "permissions"),
+            ("apis.api_id", "api_id"),
+        ] {
+            if msg.contains(column) {
+                return StoreError::ApiConflict(field);
+            }
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(super) async fn list_apis(pool: &SqlitePool) -> Result<Vec<Api>, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {API_COLUMNS} FROM apis a \
+         LEFT JOIN api_permissions p ON p.api_id = a.api_id \
+         ORDER BY a.created_at, a.api_id, p.position"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows::apis(rows)
+}
+
+pub(super) async fn insert_api(pool: &SqlitePool, api: &Api) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO apis (api_id, identifier, name, description, access_token_lifetime, \
+         signing_algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(api.id.as_str())
+    .bind(api.identifier.as_str())
+    .bind(api.name.as_str())
+    .bind(api.description.as_str())
+    .bind(rows::api_lifetime_param(api))
+    .bind(api.signing_algorithm.map(Algorithm::as_str))
+    .bind(api.created_at.0)
+    .bind(api.updated_at.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_conflict)?;
+    insert_permissions(&mut tx, api).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_permissions(
+    tx: &mut Transaction<'static, Sqlite>,
+    api: &Api,
+) -> Result<(), StoreError> {
+    for (position, p) in api.permissions.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO api_permissions (value, api_id, description, position) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(p.value.as_str())
+        .bind(api.id.as_str())
+        .bind(&p.description)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .execute(&mut **tx)
+        .await
+        .map_err(map_conflict)?;
+    }
+    Ok(())
+}
+
+async fn take_scopes(
+    tx: &mut Transaction<'static, Sqlite>,
+    taken: &[ScopeChange],
+) -> Result<(), StoreError> {
+    for change in taken {
+        sqlx::query("UPDATE clients SET scopes = ?, updated_at = ? WHERE client_id = ?")
+            .bind(change.scopes.to_delimited())
+            .bind(change.updated_at.0)
+            .bind(change.client_id.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn update_api(
+    pool: &SqlitePool,
+    api: &Api,
+    taken: &[ScopeChange],
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query(
+        "UPDATE apis SET identifier = ?, name = ?, description = ?, access_token_lifetime = ?, \
+         signing_algorithm = ?, updated_at = ? WHERE api_id = ?",
+    )
+    .bind(api.identifier.as_str())
+    .bind(api.name.as_str())
+    .bind(api.description.as_str())
+    .bind(rows::api_lifetime_param(api))
+    .bind(api.signing_algorithm.map(Algorithm::as_str))
+    .bind(api.updated_at.0)
+    .bind(api.id.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_conflict)?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM api_permissions WHERE api_id = ?")
+        .bind(api.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    insert_permissions(&mut tx, api).await?;
+    take_scopes(&mut tx, taken).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn delete_api(
+    pool: &SqlitePool,
+    id: &ApiId,
+    taken: &[ScopeChange],
+) -> Result<bool, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let done = sqlx::query("DELETE FROM apis WHERE api_id = ?")
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    take_scopes(&mut tx, taken).await?;
+    tx.commit().await?;
+    Ok(true)
+}
