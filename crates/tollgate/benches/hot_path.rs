@@ -9,9 +9,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tollgate::clock::UnixTime;
 use tollgate::config::Config;
 use tollgate::domain::algorithm::Algorithm;
+use tollgate::domain::api::{Api, ApiId, ApiIdentifier, Permission};
+use tollgate::domain::catalogue::Catalogue;
+use tollgate::domain::client::{ClientName, Description};
+use tollgate::domain::grant::{self, ClientAccess, TokenRequest};
 use tollgate::domain::scope::ScopeSet;
 use tollgate::domain::secret::{ClientSecret, SecretHasher};
-use tollgate::domain::token::{self, TokenPolicy, TokenRequest};
+use tollgate::domain::token::{self, TokenPolicy};
 use tollgate::http::oauth::client_auth::Form;
 use tollgate::http::oauth::token::SINGLE;
 use tollgate::keys::SigningKey;
@@ -30,22 +34,82 @@ fn secret_check(c: &mut Criterion) {
     });
 }
 
+/// A catalogue of `apis` APIs with ten permissions each, the built-in one first; the client's
+/// scopes are two permissions of the last API.
+fn catalogue(apis: usize) -> Catalogue {
+    let mut all = vec![Api::builtin("https://auth.example.com", UnixTime(0)).unwrap()];
+    for i in 0..apis {
+        let mut permissions: Vec<Permission> = (0..10)
+            .map(|p| Permission::parse(&format!("api{i}:perm{p}"), "", "p").unwrap())
+            .collect();
+        if i + 1 == apis {
+            for value in ["enterprise:user", "reports:export"] {
+                permissions.push(Permission::parse(value, "", "p").unwrap());
+            }
+        }
+        all.push(Api {
+            id: ApiId::parse(&format!("api_{i}")).unwrap(),
+            identifier: ApiIdentifier::parse(&format!("https://api{i}.example.com")).unwrap(),
+            name: ClientName::parse(&format!("API {i}")).unwrap(),
+            description: Description::default(),
+            permissions,
+            access_token_lifetime: None,
+            signing_algorithm: None,
+            created_at: UnixTime(1),
+            updated_at: UnixTime(1),
+        });
+    }
+    Catalogue::new(all)
+}
+
+fn grant_from_the_catalogue(c: &mut Criterion) {
+    let scopes = ScopeSet::parse_delimited("enterprise:user reports:export").unwrap();
+    let access = ClientAccess {
+        scopes: &scopes,
+        tenants: &[],
+        lifetime: None,
+        algorithm: None,
+    };
+    for apis in [1, 100] {
+        let catalogue = catalogue(apis);
+        c.bench_function(&format!("grant (catalogue of {apis} APIs)"), |b| {
+            b.iter(|| {
+                black_box(
+                    grant::grant(
+                        &access,
+                        &TokenRequest::default(),
+                        black_box(&catalogue),
+                        3600,
+                    )
+                    .unwrap(),
+                )
+            })
+        });
+    }
+}
+
 fn claims_and_signing(c: &mut Criterion) {
     let policy = TokenPolicy {
         issuer: "https://auth.example.com".into(),
-        audiences: vec!["https://auth.example.com".into()],
         default_lifetime: 3600,
     };
     let scopes = ScopeSet::parse_delimited("enterprise:user reports:export").unwrap();
+    let catalogue = catalogue(1);
+    let access = ClientAccess {
+        scopes: &scopes,
+        tenants: &[],
+        lifetime: None,
+        algorithm: None,
+    };
     for alg in Algorithm::ALL {
         let (key, _) = SigningKey::generate(alg).unwrap();
         c.bench_function(&format!("claims + sign ({alg})"), |b| {
             b.iter(|| {
-                let grant = token::grant(&scopes, None, &TokenRequest::default(), &policy).unwrap();
+                let grant =
+                    grant::grant(&access, &TokenRequest::default(), &catalogue, 3600).unwrap();
                 let claims = token::claims(
                     "tgc_5f0c8e2a9b1d4c7e3a6f8b2d",
                     &grant,
-                    None,
                     &policy,
                     UnixTime(1_900_000_000),
                     "AAECAwQFBgcICQoLDA0ODw".into(),
@@ -107,6 +171,7 @@ fn unknown_client_vs_wrong_secret(c: &mut Criterion) {
 criterion_group!(
     benches,
     secret_check,
+    grant_from_the_catalogue,
     claims_and_signing,
     form_parsing,
     unknown_client_vs_wrong_secret

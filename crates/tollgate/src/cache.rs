@@ -14,8 +14,8 @@ use std::sync::{Arc, RwLock};
 
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
-use crate::domain::client::{Client, ClientId};
 use crate::domain::claims::StaticClaims;
+use crate::domain::client::{Client, ClientId};
 use crate::domain::grant::Tenant;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
@@ -265,7 +265,11 @@ impl ClientCache {
         let mut out: Vec<(ClientId, ScopeSet)> = map
             .0
             .iter()
-            .filter(|e| scopes.iter().any(|s| e.0.access.scopes.contains(s.as_str())))
+            .filter(|e| {
+                scopes
+                    .iter()
+                    .any(|s| e.0.access.scopes.contains(s.as_str()))
+            })
             .filter_map(|e| {
                 ClientId::parse(&e.0.id)
                     .ok()

@@ -125,10 +125,7 @@ impl State {
                 .reload_keys(tollgate.now())
                 .await
                 .map_err(|e| e.to_string()),
-            Change::Catalogue => tollgate
-                .reload_catalogue()
-                .await
-                .map_err(|e| e.to_string()),
+            Change::Catalogue => tollgate.reload_catalogue().await.map_err(|e| e.to_string()),
             Change::Lost => {
                 self.connected = false;
                 tollgate.freshness().mark_stale(tollgate.now());

@@ -329,7 +329,14 @@ mod tests {
         assert!(id.as_str().starts_with("api_"));
         assert_eq!(ApiId::parse(id.as_str()), Ok(id));
         assert!(ApiId::parse(BUILTIN_API_ID).unwrap().is_builtin());
-        for bad in ["", "api_", "tgc_1", "api_a-b", "api_ä", &format!("api_{}", "a".repeat(65))] {
+        for bad in [
+            "",
+            "api_",
+            "tgc_1",
+            "api_a-b",
+            "api_ä",
+            &format!("api_{}", "a".repeat(65)),
+        ] {
             assert!(ApiId::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -28,7 +28,8 @@ impl Catalogue {
         };
         for (i, api) in c.apis.iter().enumerate() {
             c.by_id.insert(api.id.as_str().to_owned(), i);
-            c.by_identifier.insert(api.identifier.as_str().to_owned(), i);
+            c.by_identifier
+                .insert(api.identifier.as_str().to_owned(), i);
             for p in api.all_permissions() {
                 c.by_permission.insert(p.value.as_str().to_owned(), i);
             }
@@ -169,7 +170,11 @@ pub(crate) mod tests {
         let mut builtin = Api::builtin("https://auth.example", UnixTime(0)).unwrap();
         builtin.created_at = UnixTime(5);
         Catalogue::new(vec![
-            api("api_reports", "https://reports.example", &["reports:read", "reports:export"]),
+            api(
+                "api_reports",
+                "https://reports.example",
+                &["reports:read", "reports:export"],
+            ),
             api("api_scim", "https://scim.example/v2", &["enterprise:user"]),
             builtin,
         ])
@@ -180,17 +185,23 @@ pub(crate) mod tests {
         let c = catalogue();
         assert!(c.apis()[0].is_builtin(), "the built-in API comes first");
         assert_eq!(c.api_of("reports:read").unwrap().id.as_str(), "api_reports");
-        assert_eq!(c.api_of("tollgate:admin").unwrap().id.as_str(), "api_tollgate");
+        assert_eq!(
+            c.api_of("tollgate:admin").unwrap().id.as_str(),
+            "api_tollgate"
+        );
         assert!(c.api_of("nope").is_none());
         assert_eq!(
-            c.by_identifier("https://scim.example/v2").unwrap().id.as_str(),
+            c.by_identifier("https://scim.example/v2")
+                .unwrap()
+                .id
+                .as_str(),
             "api_scim"
         );
-        assert!(c.by_identifier("https://scim.example/v2/").is_none(), "exact match");
-        assert_eq!(
-            c.permission_values().len(),
-            3 + BUILTIN_PERMISSIONS.len()
+        assert!(
+            c.by_identifier("https://scim.example/v2/").is_none(),
+            "exact match"
         );
+        assert_eq!(c.permission_values().len(), 3 + BUILTIN_PERMISSIONS.len());
         let asked = ScopeSet::parse_delimited("reports:read x y").unwrap();
         let unknown: Vec<&str> = c.unknown(&asked).iter().map(|s| s.as_str()).collect();
         assert_eq!(unknown, ["x", "y"]);
@@ -199,12 +210,20 @@ pub(crate) mod tests {
     #[test]
     fn conflicts_name_the_field_and_the_other_api() {
         let c = catalogue();
-        let mut clash = api("api_new", "https://reports.example", &["ok", "enterprise:user"]);
+        let mut clash = api(
+            "api_new",
+            "https://reports.example",
+            &["ok", "enterprise:user"],
+        );
         clash.name = ClientName::parse("api_scim").unwrap();
         let fields: Vec<String> = c.conflicts(&clash).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["identifier", "name", "permissions[1].value"]);
         let issuer = api("api_new", "https://auth.example", &["tollgate:admin"]);
-        assert_eq!(c.conflicts(&issuer).len(), 2, "the issuer and admin scope are taken");
+        assert_eq!(
+            c.conflicts(&issuer).len(),
+            2,
+            "the issuer and admin scope are taken"
+        );
         // An API does not clash with itself.
         let same = api("api_reports", "https://reports.example", &["reports:read"]);
         assert!(c.conflicts(&same).is_empty());

@@ -129,8 +129,14 @@ mod tests {
             .unwrap();
         assert_eq!(c.to_value(), json!({"org": "acme", "env": {"tier": 1}}));
         assert_eq!(StaticClaims::parse(&json!({})).unwrap(), None);
-        assert_eq!(StaticClaims::parse(&json!([1])).unwrap_err().field, "claims");
-        assert_eq!(StaticClaims::parse(&json!("x")).unwrap_err().field, "claims");
+        assert_eq!(
+            StaticClaims::parse(&json!([1])).unwrap_err().field,
+            "claims"
+        );
+        assert_eq!(
+            StaticClaims::parse(&json!("x")).unwrap_err().field,
+            "claims"
+        );
     }
 
     #[test]
@@ -170,6 +176,10 @@ mod tests {
     fn stored_claims_are_checked_again() {
         assert!(StaticClaims::from_stored(r#"{"aud":"x"}"#).is_err());
         assert!(StaticClaims::from_stored("not json").is_err());
-        assert!(StaticClaims::from_stored(r#"{"org":"a"}"#).unwrap().is_some());
+        assert!(
+            StaticClaims::from_stored(r#"{"org":"a"}"#)
+                .unwrap()
+                .is_some()
+        );
     }
 }

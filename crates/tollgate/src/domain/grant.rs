@@ -38,9 +38,7 @@ impl Tenant {
 }
 
 /// A client's tenants as an administrator gives them: sorted, each once.
-pub fn parse_tenants<S: AsRef<str>>(
-    items: &[S],
-) -> Result<Vec<Tenant>, super::client::FieldError> {
+pub fn parse_tenants<S: AsRef<str>>(items: &[S]) -> Result<Vec<Tenant>, super::client::FieldError> {
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let t = Tenant::parse(item.as_ref()).ok_or_else(|| {
@@ -197,8 +195,9 @@ pub fn grant(
                 .is_some_and(|i| apis.contains(&i))
         };
         let scope = match &request.scope {
-            None => ScopeSet::new(client.scopes.iter().filter(on_target).cloned())
-                .unwrap_or_default(),
+            None => {
+                ScopeSet::new(client.scopes.iter().filter(on_target).cloned()).unwrap_or_default()
+            }
             Some(asked) => {
                 let elsewhere: Vec<&Scope> = asked.iter().filter(|s| !on_target(s)).collect();
                 if !elsewhere.is_empty() {
@@ -226,10 +225,7 @@ pub fn grant(
     Ok(Grant {
         scope,
         audience,
-        lifetime: client
-            .lifetime
-            .or(api_lifetime)
-            .unwrap_or(default_lifetime),
+        lifetime: client.lifetime.or(api_lifetime).unwrap_or(default_lifetime),
         algorithm: client.algorithm.or(api_algorithm),
         tenant,
     })
@@ -260,8 +256,8 @@ fn choose_tenant(bound: &[Tenant], asked: Option<&Tenant>) -> Result<Option<Tena
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::catalogue::tests::{api, catalogue};
     use crate::domain::catalogue::Catalogue;
+    use crate::domain::catalogue::tests::{api, catalogue};
 
     fn scopes(s: &str) -> ScopeSet {
         ScopeSet::parse_delimited(s).unwrap()
@@ -318,7 +314,10 @@ mod tests {
             60,
         )
         .unwrap();
-        assert_eq!(one.audience, Audience::One("https://scim.example/v2".into()));
+        assert_eq!(
+            one.audience,
+            Audience::One("https://scim.example/v2".into())
+        );
         // So is naming one: all the client's permissions on it.
         let named = grant(
             &access(&held),
@@ -328,7 +327,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(named.scope, scopes("reports:read"));
-        assert_eq!(named.audience, Audience::One("https://reports.example".into()));
+        assert_eq!(
+            named.audience,
+            Audience::One("https://reports.example".into())
+        );
     }
 
     #[test]
@@ -347,7 +349,9 @@ mod tests {
             &catalogue(),
             60,
         );
-        assert!(matches!(not_held, Err(GrantError::InvalidTarget(m)) if m.contains("no permission")));
+        assert!(
+            matches!(not_held, Err(GrantError::InvalidTarget(m)) if m.contains("no permission"))
+        );
         let held = scopes("reports:read enterprise:user");
         let wrong_api = grant(
             &access(&held),
@@ -358,7 +362,10 @@ mod tests {
         assert!(matches!(wrong_api, Err(GrantError::InvalidScope(_))));
         let both = grant(
             &access(&held),
-            &ask(None, &["https://reports.example", "https://scim.example/v2"]),
+            &ask(
+                None,
+                &["https://reports.example", "https://scim.example/v2"],
+            ),
             &catalogue(),
             60,
         )
@@ -379,7 +386,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            GrantError::InvalidScope("the client is not allowed the scope(s): reports:export".into())
+            GrantError::InvalidScope(
+                "the client is not allowed the scope(s): reports:export".into()
+            )
         );
     }
 
@@ -427,12 +436,20 @@ mod tests {
     fn tenants_are_bound_not_passed_through() {
         let t = |s: &str| Tenant::parse(s).unwrap();
         assert_eq!(choose_tenant(&[], None), Ok(None));
-        assert!(matches!(choose_tenant(&[], Some(&t("acme"))), Err(GrantError::InvalidTenant(_))));
+        assert!(matches!(
+            choose_tenant(&[], Some(&t("acme"))),
+            Err(GrantError::InvalidTenant(_))
+        ));
         assert_eq!(choose_tenant(&[t("acme")], None), Ok(Some(t("acme"))));
-        assert_eq!(choose_tenant(&[t("acme")], Some(&t("acme"))), Ok(Some(t("acme"))));
+        assert_eq!(
+            choose_tenant(&[t("acme")], Some(&t("acme"))),
+            Ok(Some(t("acme")))
+        );
         assert!(choose_tenant(&[t("acme")], Some(&t("other"))).is_err());
         let two = [t("a"), t("b")];
-        assert!(matches!(choose_tenant(&two, None), Err(GrantError::InvalidTenant(m)) if m.contains("several")));
+        assert!(
+            matches!(choose_tenant(&two, None), Err(GrantError::InvalidTenant(m)) if m.contains("several"))
+        );
         assert_eq!(choose_tenant(&two, Some(&t("b"))), Ok(Some(t("b"))));
         assert!(choose_tenant(&two, Some(&t("c"))).is_err());
     }
@@ -444,7 +461,13 @@ mod tests {
         assert!(Tenant::parse("a b").is_none());
         assert!(Tenant::parse(&"t".repeat(65)).is_none());
         let list = parse_tenants(&["b", "a", "b"]).unwrap();
-        assert_eq!(list, [Tenant::parse("a").unwrap(), Tenant::parse("b").unwrap()]);
-        assert_eq!(parse_tenants(&["ok", "not ok"]).unwrap_err().field, "tenants[1]");
+        assert_eq!(
+            list,
+            [Tenant::parse("a").unwrap(), Tenant::parse("b").unwrap()]
+        );
+        assert_eq!(
+            parse_tenants(&["ok", "not ok"]).unwrap_err().field,
+            "tenants[1]"
+        );
     }
 }

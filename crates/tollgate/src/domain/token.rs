@@ -141,7 +141,13 @@ mod tests {
 
     #[test]
     fn claims_follow_rfc_9068() {
-        let c = claims("tgc_1", &grant("b a", Some("acme")), &policy(), UnixTime(1000), "j1".into());
+        let c = claims(
+            "tgc_1",
+            &grant("b a", Some("acme")),
+            &policy(),
+            UnixTime(1000),
+            "j1".into(),
+        );
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["iss"], "https://auth.example");
         assert_eq!(v["sub"], "tgc_1");
@@ -152,14 +158,26 @@ mod tests {
         assert_eq!(v["exp"], 4600);
         assert_eq!(v["jti"], "j1");
         assert_eq!(v["tenant"], "acme");
-        let v = serde_json::to_value(claims("c", &grant("", None), &policy(), UnixTime(0), "j".into()))
-            .unwrap();
+        let v = serde_json::to_value(claims(
+            "c",
+            &grant("", None),
+            &policy(),
+            UnixTime(0),
+            "j".into(),
+        ))
+        .unwrap();
         assert!(v.get("scope").is_none() && v.get("tenant").is_none());
     }
 
     #[test]
     fn scopes_narrow_to_what_the_client_holds() {
-        let mut c = claims("c", &grant("a b c", None), &policy(), UnixTime(0), "j".into());
+        let mut c = claims(
+            "c",
+            &grant("a b c", None),
+            &policy(),
+            UnixTime(0),
+            "j".into(),
+        );
         c.narrow_scopes(&scopes("a b c d"));
         assert_eq!(c.scope.as_deref(), Some("a b c"));
         c.narrow_scopes(&scopes("c a"));

@@ -90,11 +90,7 @@ impl Tollgate {
                 .map_or(all.len(), |i| i + 1),
             None => 0,
         };
-        let page: Vec<Api> = all[start..]
-            .iter()
-            .take(limit as usize)
-            .cloned()
-            .collect();
+        let page: Vec<Api> = all[start..].iter().take(limit as usize).cloned().collect();
         let more = all.len() > start + page.len();
         (page, more)
     }
@@ -183,8 +179,11 @@ impl Tollgate {
         }
         self.after_catalogue_write(&taken).await?;
         self.audit(
-            AuditEvent::new(now, actor, AuditAction::ApiUpdated)
-                .detail(format!("api {}: {}", api.id, patch.describe())),
+            AuditEvent::new(now, actor, AuditAction::ApiUpdated).detail(format!(
+                "api {}: {}",
+                api.id,
+                patch.describe()
+            )),
         )
         .await;
         for p in api.permissions.iter().filter(|p| !before.contains(p)) {
@@ -194,7 +193,11 @@ impl Tollgate {
                     "api {} permission {}{}",
                     api.id,
                     p.value,
-                    if existed { " (description changed)" } else { "" }
+                    if existed {
+                        " (description changed)"
+                    } else {
+                        ""
+                    }
                 )),
             )
             .await;
@@ -232,12 +235,14 @@ impl Tollgate {
             return Err(CatalogueError::NotFound);
         }
         self.after_catalogue_write(&taken).await?;
-        self.audit(AuditEvent::new(now, actor, AuditAction::ApiDeleted).detail(format!(
-            "api {} identifier {:?} name {:?}",
-            api.id,
-            api.identifier.as_str(),
-            api.name.as_str()
-        )))
+        self.audit(
+            AuditEvent::new(now, actor, AuditAction::ApiDeleted).detail(format!(
+                "api {} identifier {:?} name {:?}",
+                api.id,
+                api.identifier.as_str(),
+                api.name.as_str()
+            )),
+        )
         .await;
         self.audit_taken(actor, &taken, &removed, now).await;
         Ok(())
@@ -296,7 +301,13 @@ impl Tollgate {
         Ok(())
     }
 
-    async fn audit_taken(&self, actor: &str, taken: &[ScopeChange], removed: &[Scope], now: UnixTime) {
+    async fn audit_taken(
+        &self,
+        actor: &str,
+        taken: &[ScopeChange],
+        removed: &[Scope],
+        now: UnixTime,
+    ) {
         let removed: Vec<&str> = removed.iter().map(Scope::as_str).collect();
         for change in taken {
             self.audit(

@@ -65,20 +65,18 @@ impl Tollgate {
         alg: Option<crate::domain::algorithm::Algorithm>,
     ) -> Result<(), FieldError> {
         match alg {
-            Some(a) if !self.keys.algorithms().contains(&a) => {
-                Err(FieldError::new(
-                    "signing_algorithm",
-                    format!(
-                        "{a} is not active on this server (active: {})",
-                        self.keys
-                            .algorithms()
-                            .iter()
-                            .map(|a| a.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ))
-            }
+            Some(a) if !self.keys.algorithms().contains(&a) => Err(FieldError::new(
+                "signing_algorithm",
+                format!(
+                    "{a} is not active on this server (active: {})",
+                    self.keys
+                        .algorithms()
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
             _ => Ok(()),
         }
     }
@@ -172,7 +170,10 @@ impl Tollgate {
             .as_ref()
             .map(|s| self.unknown_scopes(s))
             .unwrap_or_default();
-        errors.extend(self.check_algorithm(patch.signing_algorithm.flatten()).err());
+        errors.extend(
+            self.check_algorithm(patch.signing_algorithm.flatten())
+                .err(),
+        );
         if !errors.is_empty() {
             return Err(ClientError::Validation(errors));
         }

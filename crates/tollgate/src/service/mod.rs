@@ -30,12 +30,12 @@ use crate::clock::{Clock, Rng, UnixTime, random_bytes};
 use crate::cluster::Freshness;
 use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::AuditEvent;
-use crate::domain::client::FieldError;
 use crate::domain::catalogue::Catalogue;
+use crate::domain::client::FieldError;
+use crate::domain::grant::GrantError;
 use crate::domain::revocation::RevocationIndex;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::{ClientSecret, SecretHash, SecretHasher};
-use crate::domain::grant::GrantError;
 use crate::domain::token::TokenPolicy;
 use crate::keys::sealing::open_or_upgrade;
 use crate::keys::{Kek, KeyError, KeyLifecycle, KeyLifecycleError, RotationPolicy, SigningKeys};
@@ -180,10 +180,9 @@ pub enum CatalogueError {
 impl From<StoreError> for CatalogueError {
     fn from(e: StoreError) -> CatalogueError {
         match e {
-            StoreError::ApiConflict(field) => CatalogueError::Validation(vec![FieldError::new(
-                field,
-                "is another API's already",
-            )]),
+            StoreError::ApiConflict(field) => {
+                CatalogueError::Validation(vec![FieldError::new(field, "is another API's already")])
+            }
             other => CatalogueError::Store(other),
         }
     }
@@ -289,8 +288,15 @@ impl Tollgate {
         .await?;
         let cache = ClientCache::default();
         load_cache(store.as_ref(), &cache).await?;
-        upgrade::prepare_catalogue(store.as_ref(), &cache, &policy.issuer, &audiences, rng.as_ref(), now)
-            .await?;
+        upgrade::prepare_catalogue(
+            store.as_ref(),
+            &cache,
+            &policy.issuer,
+            &audiences,
+            rng.as_ref(),
+            now,
+        )
+        .await?;
         let catalogue = apis::load_catalogue(store.as_ref(), &policy.issuer, now).await?;
         let dummy_hash = SecretHash(random_bytes::<32>(rng.as_ref()));
         let mut revoked = RevocationIndex::default();

@@ -83,13 +83,11 @@ pub(super) async fn prepare_catalogue(
         .collect();
     if !orphans.is_empty() {
         let target = audiences.first().map_or(issuer, String::as_str);
-        if let Some(api) = apis
-            .iter_mut()
-            .find(|a| a.identifier.as_str() == target)
-        {
+        if let Some(api) = apis.iter_mut().find(|a| a.identifier.as_str() == target) {
             for value in &orphans {
-                api.permissions
-                    .push(Permission::parse(value, IMPORTED_DESCRIPTION, "permission").map_err(bad)?);
+                api.permissions.push(
+                    Permission::parse(value, IMPORTED_DESCRIPTION, "permission").map_err(bad)?,
+                );
             }
             api.updated_at = now;
             store.update_api(api, &[]).await?;
@@ -100,6 +98,8 @@ pub(super) async fn prepare_catalogue(
             );
         }
     }
-    store.set_meta(CATALOGUE_IMPORTED, &now.0.to_string()).await?;
+    store
+        .set_meta(CATALOGUE_IMPORTED, &now.0.to_string())
+        .await?;
     Ok(())
 }

@@ -11,10 +11,10 @@ use super::{SecretOwner, StoreError, StoredKey};
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
 use crate::domain::api::{Api, ApiId, ApiIdentifier, Permission};
-use crate::domain::claims::StaticClaims;
-use crate::domain::grant::{Tenant, parse_tenants};
 use crate::domain::audit::{AuditAction, AuditEvent};
+use crate::domain::claims::StaticClaims;
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
+use crate::domain::grant::{Tenant, parse_tenants};
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
@@ -110,8 +110,13 @@ fn client<R: Columns>(row: &R, id: &str) -> Result<Client, StoreError> {
         signing_algorithm: alg
             .map(|a| Algorithm::from_str(&a).map_err(|_| corrupt("signing algorithm")))
             .transpose()?,
-        tenants: parse_tenants(&tenants.split(' ').filter(|t| !t.is_empty()).collect::<Vec<_>>())
-            .map_err(|_| corrupt("tenants"))?,
+        tenants: parse_tenants(
+            &tenants
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|_| corrupt("tenants"))?,
         claims: claims
             .map(|c| StaticClaims::from_stored(&c).map_err(|_| corrupt("claims")))
             .transpose()?

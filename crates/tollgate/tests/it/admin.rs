@@ -81,7 +81,8 @@ async fn bearer_authorization_follows_rfc_6750() {
     let challenge = h["www-authenticate"].to_str().unwrap();
     assert!(
         challenge.contains("error=\"insufficient_scope\"")
-            && challenge.contains("scope=\"tollgate:admin\"")
+            && challenge.contains("scope=\"tollgate:clients:read\""),
+        "{challenge}"
     );
 
     // Expired: the injected clock moves past `exp`.
@@ -139,27 +140,30 @@ async fn tokens_of_a_deleted_admin_client_stop_working() {
 
 #[tokio::test]
 async fn admin_api_wants_tokens_meant_for_it() {
-    let app = TestApp::spawn_with(&[("TOLLGATE_AUDIENCES", "https://api.example.com")]).await;
-    // Without `resource`, the token is for the first configured audience, not the admin API.
-    let t = app.token(ADMIN_ID, crate::helpers::ADMIN_SECRET, &[]).await;
-    let token = t["access_token"].as_str().unwrap();
+    let app = TestApp::spawn().await;
+    app.create_api("https://api.example.com", "Reports", &["reports:export"])
+        .await;
+    let (id, secret) = app
+        .create_client("both", &["reports:export", "tollgate:admin"])
+        .await;
+    // A token for another API is no token for the admin API, whatever its scopes.
+    let t = app
+        .token(&id, &secret, &[("resource", "https://api.example.com")])
+        .await;
+    assert_eq!(t["scope"], "reports:export");
     let r = app
         .http
         .get(app.url("/admin/v1/clients"))
-        .bearer_auth(token)
+        .bearer_auth(t["access_token"].as_str().unwrap())
         .send()
         .await
         .unwrap();
     let (s, h, b) = json_of(r).await;
     assert_problem(s, &h, &b, 401, "invalid_token");
+    assert!(b["detail"].as_str().unwrap().contains("audience"), "{b}");
     let issuer = app.issuer.clone();
-    let t = app
-        .token(
-            ADMIN_ID,
-            crate::helpers::ADMIN_SECRET,
-            &[("resource", &issuer)],
-        )
-        .await;
+    let t = app.token(&id, &secret, &[("resource", &issuer)]).await;
+    assert_eq!(t["scope"], "tollgate:admin");
     let r = app
         .http
         .get(app.url("/admin/v1/clients"))
@@ -168,11 +172,24 @@ async fn admin_api_wants_tokens_meant_for_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    let _ = ADMIN_ID;
 }
 
 #[tokio::test]
 async fn create_get_update_delete() {
     let app = TestApp::spawn().await;
+    app.create_api(
+        "https://scim.example.com/v2",
+        "SCIM API",
+        &["enterprise:user"],
+    )
+    .await;
+    app.create_api(
+        "https://reports.example.com",
+        "Reports API",
+        &["reports:export"],
+    )
+    .await;
     let r = app
         .admin(
             Method::POST,

@@ -627,3 +627,91 @@ fn postgres_nodes_need_one_explicit_key_encryption_key() {
     assert!(err.contains("another key-encryption key"), "{err}");
     assert!(first.running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn catalogue_changes_reach_every_node() {
+    if !pg::required("catalogue_changes_reach_every_node") {
+        return;
+    }
+    let db = PgDatabase::create();
+    let mut procs: Vec<Process> = (1..=3)
+        .map(|i| Process::spawn(&format!("node{i}"), &db.url, &[]))
+        .collect();
+    for p in &mut procs {
+        p.wait_up().await;
+    }
+    let nodes: Vec<Node> = procs.iter().map(|p| p.node.clone()).collect();
+    let api = nodes[0]
+        .create_api(
+            "https://orders.example.com",
+            "Orders",
+            &["orders:read", "orders:write"],
+        )
+        .await;
+    let (id, secret) = nodes[0]
+        .create_client("order sync", &["orders:read", "orders:write"])
+        .await;
+    let audience_is = |aud: &'static str, scope: &'static str| {
+        let (id, secret) = (id.clone(), secret.clone());
+        move |node: Node| {
+            let (id, secret) = (id.clone(), secret.clone());
+            Box::pin(async move {
+                let (status, body) = node.try_token(&id, &secret).await;
+                status == StatusCode::OK
+                    && body["scope"] == scope
+                    && crate::helpers::decode_jwt(body["access_token"].as_str().unwrap()).1["aud"]
+                        == aud
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+        }
+    };
+    let registered = time_until(
+        &nodes[1..],
+        audience_is("https://orders.example.com", "orders:read orders:write"),
+    )
+    .await;
+    // A change to the API alone (its identifier), made through node 3.
+    let (s, _, b) = json_of(
+        nodes[2]
+            .admin(
+                Method::PATCH,
+                &format!("/apis/{api}"),
+                Some(json!({"identifier": "https://orders.example.com/v2"})),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let renamed = time_until(
+        &nodes[..2],
+        audience_is("https://orders.example.com/v2", "orders:read orders:write"),
+    )
+    .await;
+    // A permission taken from the client, through node 2.
+    let (s, _, b) = json_of(
+        nodes[1]
+            .admin(
+                Method::PATCH,
+                &format!("/apis/{api}?take_from_clients=true"),
+                Some(json!({"permissions": [{"value": "orders:read", "description": "Read"}]})),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let taken = time_until(
+        &[nodes[0].clone(), nodes[2].clone()],
+        audience_is("https://orders.example.com/v2", "orders:read"),
+    )
+    .await;
+    for (what, took) in [
+        ("registered", &registered),
+        ("renamed", &renamed),
+        ("taken", &taken),
+    ] {
+        assert!(
+            took.iter().all(|d| *d <= PROPAGATION_BOUND),
+            "{what}: {}",
+            ms(took)
+        );
+    }
+}

@@ -8,6 +8,7 @@ use crate::helpers::TestApp;
 #[tokio::test]
 async fn credentials_export_as_env_and_postman() {
     let app = TestApp::spawn().await;
+    app.ensure_permissions(&["reports:export"]).await;
     let admin = app.admin_token().await;
     let r = app
         .http

@@ -147,8 +147,14 @@ async fn repeated_resources_are_deduplicated_and_their_number_capped() {
     let audiences: Vec<String> = (0..11)
         .map(|i| format!("https://api{i}.example.com"))
         .collect();
-    let app = TestApp::spawn_with(&[("TOLLGATE_AUDIENCES", &audiences.join(","))]).await;
-    let (id, secret) = app.create_client("c", &["a"]).await;
+    let app = TestApp::spawn().await;
+    let scopes: Vec<String> = (0..11).map(|i| format!("s{i}")).collect();
+    for (i, aud) in audiences.iter().enumerate() {
+        app.create_api(aud, &format!("API {i}"), &[&scopes[i]])
+            .await;
+    }
+    let held: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let (id, secret) = app.create_client("c", &held).await;
 
     let mut form = vec![("grant_type", "client_credentials")];
     form.extend(std::iter::repeat_n(

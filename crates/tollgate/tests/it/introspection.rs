@@ -33,6 +33,14 @@ async fn active_tokens_show_their_claims() {
         .create_client("reports api", &["tollgate:introspect"])
         .await;
     let (id, secret) = app.create_client("exporter", &["reports:export"]).await;
+    let r = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({"tenants": ["acme", "globex"]})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let t = app.token(&id, &secret, &[("tenant", "acme")]).await;
     let token = t["access_token"].as_str().unwrap();
     let info = introspect(&app, (&api, &api_secret), token).await;
@@ -127,9 +135,32 @@ async fn introspection_callers_must_authenticate_and_be_allowed() {
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
+    // Without `tollgate:introspect` a client introspects its own tokens (a client library
+    // checking what it got), and no other client's: those are inactive to it.
     let r = app
         .post_form("/oauth2/introspect", &[("token", &token)], (&id, &secret))
         .await;
+    let (s, _, b) = json_of(r).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["active"].as_bool(), b["client_id"].as_str()),
+        (Some(true), Some(id.as_str()))
+    );
+    let (other, other_secret) = app.create_client("other", &["reports:export"]).await;
+    let others = access_token(&app, &other, &other_secret).await;
+    let r = app
+        .post_form("/oauth2/introspect", &[("token", &others)], (&id, &secret))
+        .await;
+    let (s, _, b) = json_of(r).await;
+    assert_eq!((s, b), (StatusCode::OK, json!({"active": false})));
+    // The revocation feed still needs the scope.
+    let r = app
+        .http
+        .get(app.url("/oauth2/revocations"))
+        .basic_auth(&id, Some(&secret))
+        .send()
+        .await
+        .unwrap();
     let (s, _, b) = json_of(r).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
     assert_eq!(b["error"], "unauthorized_client");

@@ -185,6 +185,7 @@ async fn several_algorithms_at_once_chosen_per_client() {
         a
     };
     assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    app.ensure_permissions(&["a"]).await;
     let r = app
         .admin(
             Method::POST,

@@ -47,9 +47,21 @@ async fn discovery_is_served_at_both_well_known_paths() {
             json!(["client_secret_basic", "client_secret_post"])
         );
     }
+    // The catalogue's permissions, every API's, whether or not a client holds them.
     assert_eq!(
         doc["scopes_supported"],
-        json!(["reports:export", "tollgate:admin"])
+        json!([
+            "reports:export",
+            "tollgate:admin",
+            "tollgate:apis:read",
+            "tollgate:apis:write",
+            "tollgate:audit:read",
+            "tollgate:clients:read",
+            "tollgate:clients:write",
+            "tollgate:introspect",
+            "tollgate:keys:read",
+            "tollgate:keys:write"
+        ])
     );
     assert_eq!(
         doc["access_token_signing_alg_values_supported"],

@@ -120,8 +120,71 @@ impl Node {
         req.send().await.expect("admin request")
     }
 
-    /// Creates a client and returns (client_id, secret).
+    /// Registers an API with `permissions` (values; descriptions are made up) and returns its id.
+    pub async fn create_api(&self, identifier: &str, name: &str, permissions: &[&str]) -> String {
+        let permissions: Vec<Value> = permissions
+            .iter()
+            .map(|p| json!({"value": p, "description": format!("lets a client {p}")}))
+            .collect();
+        let r = self
+            .admin(
+                Method::POST,
+                "/apis",
+                Some(json!({"identifier": identifier, "name": name, "permissions": permissions})),
+            )
+            .await;
+        let (status, _, body) = json_of(r).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["api_id"].as_str().expect("api id").to_owned()
+    }
+
+    /// Publishes `scopes` in the catalogue where no API does yet, as permissions of the
+    /// built-in API (so tokens for them keep the issuer as their audience).
+    pub async fn ensure_permissions(&self, scopes: &[&str]) {
+        let (status, _, api) =
+            json_of(self.admin(Method::GET, "/apis/api_tollgate", None).await).await;
+        assert_eq!(status, StatusCode::OK, "{api}");
+        let (_, _, all) = json_of(self.admin(Method::GET, "/apis?limit=200", None).await).await;
+        let published: Vec<String> = all["apis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["permissions"].as_array().unwrap().clone())
+            .map(|p| p["value"].as_str().unwrap().to_owned())
+            .collect();
+        let mut own: Vec<Value> = api["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| !p["value"].as_str().unwrap().starts_with("tollgate:"))
+            .cloned()
+            .collect();
+        let missing: Vec<&&str> = scopes
+            .iter()
+            .filter(|s| !published.iter().any(|p| p == **s))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        own.extend(
+            missing
+                .iter()
+                .map(|s| json!({"value": s, "description": "test"})),
+        );
+        let r = self
+            .admin(
+                Method::PATCH,
+                "/apis/api_tollgate",
+                Some(json!({"permissions": own})),
+            )
+            .await;
+        let (status, _, body) = json_of(r).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// Creates a client (publishing its scopes first if needed) and returns (client_id, secret).
     pub async fn create_client(&self, name: &str, scopes: &[&str]) -> (String, String) {
+        self.ensure_permissions(scopes).await;
         let r = self
             .admin(
                 Method::POST,

@@ -419,23 +419,41 @@ async fn scope_narrows_and_empty_parameters_count_as_omitted() {
 
 #[tokio::test]
 async fn resource_audience_and_tenant() {
-    let app = TestApp::spawn_with(&[(
-        "TOLLGATE_AUDIENCES",
-        "https://api.example.com,https://reports.example.com",
-    )])
-    .await;
-    let (id, secret) = app.create_client("c", &["a"]).await;
-    let t = app.token(&id, &secret, &[]).await;
-    assert_eq!(
-        decode_jwt(t["access_token"].as_str().unwrap()).1["aud"],
-        "https://api.example.com"
+    let app = TestApp::spawn().await;
+    app.create_api("https://api.example.com", "Users", &["users:read"])
+        .await;
+    app.create_api("https://reports.example.com", "Reports", &["reports:read"])
+        .await;
+    let (id, secret) = app
+        .create_client("c", &["users:read", "reports:read"])
+        .await;
+    // Permissions on two APIs: the client must say which one it wants.
+    let r = app
+        .token_form(
+            &[("grant_type", "client_credentials")],
+            Some((&id, &secret)),
+        )
+        .await;
+    let (s, _, b) = json_of(r).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["error"], "invalid_target");
+    let why = b["error_description"].as_str().unwrap();
+    assert!(
+        why.contains("https://api.example.com") && why.contains("resource"),
+        "{why}"
     );
     let t = app
         .token(&id, &secret, &[("audience", "https://reports.example.com")])
         .await;
+    assert_eq!(t["scope"], "reports:read");
     assert_eq!(
         decode_jwt(t["access_token"].as_str().unwrap()).1["aud"],
         "https://reports.example.com"
+    );
+    let t = app.token(&id, &secret, &[("scope", "users:read")]).await;
+    assert_eq!(
+        decode_jwt(t["access_token"].as_str().unwrap()).1["aud"],
+        "https://api.example.com"
     );
     let t = app
         .token(
@@ -444,7 +462,6 @@ async fn resource_audience_and_tenant() {
             &[
                 ("resource", "https://api.example.com"),
                 ("resource", "https://reports.example.com"),
-                ("tenant", "acme"),
             ],
         )
         .await;
@@ -453,7 +470,8 @@ async fn resource_audience_and_tenant() {
         claims["aud"],
         json!(["https://api.example.com", "https://reports.example.com"])
     );
-    assert_eq!(claims["tenant"], "acme");
+    assert_eq!(claims["scope"], "reports:read users:read");
+    assert!(claims.get("tenant").is_none());
 }
 
 #[tokio::test]

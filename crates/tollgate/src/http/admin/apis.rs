@@ -24,9 +24,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ApiPath, Problem> {
         let AdminPath(raw) = AdminPath::<String>::from_request_parts(parts, state).await?;
-        ApiId::parse(&raw).map(ApiPath).map_err(|_| {
-            Problem::from(crate::service::CatalogueError::NotFound)
-        })
+        ApiId::parse(&raw)
+            .map(ApiPath)
+            .map_err(|_| Problem::from(crate::service::CatalogueError::NotFound))
     }
 }
 

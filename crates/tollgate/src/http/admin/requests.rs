@@ -13,11 +13,11 @@ use super::problem::Problem;
 use crate::clock::UnixTime;
 use crate::domain::algorithm::Algorithm;
 use crate::domain::claims::StaticClaims;
-use crate::domain::grant::parse_tenants;
 use crate::domain::client::{
     ClientId, ClientName, ClientPatch, Description, FieldError, NewClient, parse_scopes,
     parse_token_lifetime,
 };
+use crate::domain::grant::parse_tenants;
 use crate::store::ListCursor;
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -148,9 +148,14 @@ impl TryFrom<CreateClientRequest> for NewClient {
             None | Some(serde_json::Value::Null) => Some(None),
             Some(v) => collect(&mut errors, StaticClaims::parse(v)),
         };
-        let (Some(name), Some(description), Some(scopes), Some(tenants), Some(claims), true) =
-            (name, description, scopes, tenants, claims, errors.is_empty())
-        else {
+        let (Some(name), Some(description), Some(scopes), Some(tenants), Some(claims), true) = (
+            name,
+            description,
+            scopes,
+            tenants,
+            claims,
+            errors.is_empty(),
+        ) else {
             return Err(Problem::validation(errors));
         };
         Ok(NewClient {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::client_auth::AuthMethod;
-use crate::domain::scope::INTROSPECT_SCOPE;
 use crate::domain::grant::GrantError;
+use crate::domain::scope::INTROSPECT_SCOPE;
 use crate::http::InternalError;
 use crate::service::{CallerError, TokenError};
 

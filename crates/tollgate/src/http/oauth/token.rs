@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::client_auth::Form;
 use super::error::{OAuthError, OAuthErrorCode};
 use super::extract::{ClientForm, FormEndpoint};
-use crate::domain::scope::ScopeSet;
 use crate::domain::grant::{Tenant, TokenRequest};
+use crate::domain::scope::ScopeSet;
 use crate::domain::token::MAX_RESOURCES;
 use crate::http::AppState;
 

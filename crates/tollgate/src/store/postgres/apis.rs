@@ -4,9 +4,9 @@
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 
 use super::{notify, notify_client};
-use crate::store::Change;
 use crate::domain::algorithm::Algorithm;
 use crate::domain::api::{Api, ApiId};
+use crate::store::Change;
 use crate::store::rows::{self, API_COLUMNS};
 use crate::store::{ScopeChange, StoreError};
 

@@ -28,7 +28,8 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use zeroize::Zeroizing;
 
 use super::{
-    Change, ChangeFeed, ClusterLock, ListCursor, ScopeChange, SecretOwner, Store, StoreError, StoredKey,
+    Change, ChangeFeed, ClusterLock, ListCursor, ScopeChange, SecretOwner, Store, StoreError,
+    StoredKey,
 };
 use crate::clock::UnixTime;
 use crate::domain::api::{Api, ApiId};

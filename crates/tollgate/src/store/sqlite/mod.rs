@@ -20,7 +20,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use zeroize::Zeroizing;
 
 use super::{
-    ChangeFeed, ClusterLock, ListCursor, ScopeChange, NoLock, SecretOwner, Store, StoreError, StoredKey,
+    ChangeFeed, ClusterLock, ListCursor, NoLock, ScopeChange, SecretOwner, Store, StoreError,
+    StoredKey,
 };
 use crate::clock::UnixTime;
 use crate::domain::api::{Api, ApiId};
