@@ -64,6 +64,7 @@ class Tollgate:
     def __init__(self, binary, data_dir, alg="ES256", log_level="info"):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.published = set()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLGATE_")}
         env.update(
             TOLLGATE_LISTEN=f"127.0.0.1:{self.port}",
@@ -108,9 +109,35 @@ class Tollgate:
             raise SystemExit(f"token request failed: {body}")
         return body["access_token"]
 
+    def publish(self, admin, scopes):
+        """Registers an API publishing `scopes` (Tollgate's own are published already), as an
+        administrator does before creating clients; tokens for them carry its identifier."""
+        wanted = [s for s in scopes if not s.startswith("tollgate:")]
+        if not wanted or set(wanted) <= self.published:
+            return
+        conn = self._conn()
+        conn.request(
+            "POST",
+            "/admin/v1/apis",
+            body=json.dumps({
+                "identifier": f"https://api{len(self.published)}.bench.example",
+                "name": f"bench API {secrets.token_hex(4)}",
+                "permissions": [{"value": s, "description": "benchmark"} for s in wanted if s not in self.published],
+            }),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {admin}"},
+        )
+        r = conn.getresponse()
+        body = r.read()
+        # 404: a build from before the catalogue (measured with --binary), which takes any scope.
+        if r.status not in (201, 404):
+            raise SystemExit(f"API registration failed: {body}")
+        self.published.update(wanted)
+        conn.close()
+
     def seed(self, count, scopes, threads=8):
         """Creates `count` clients through the admin API; returns their (id, secret)."""
         admin = self.token(ADMIN_ID, ADMIN_SECRET, resource=self.base)
+        self.publish(admin, scopes)
         prefix = secrets.token_hex(4)
 
         def work(indices):
@@ -221,6 +248,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", default="release")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--binary", help="the tollgate binary to measure (default: this build)")
     ap.add_argument("--duration", type=int)
     ap.add_argument("--connections", type=int, default=32)
     args = ap.parse_args()
@@ -228,7 +256,8 @@ def main():
     many = 1_000 if args.smoke else 100_000
     spread = 1_000 if args.smoke else 10_000
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    binary = os.path.join(target, args.profile, "tollgate")
+    # --binary: another build of the server (say, the previous release) under the same load.
+    binary = args.binary or os.path.join(target, args.profile, "tollgate")
     hello_bin = os.path.join(target, args.profile, "examples", "bench_hello")
     sign_bin = os.path.join(target, args.profile, "examples", "bench_sign")
     work = tempfile.mkdtemp(prefix="tollgate-bench-")

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{CatalogueError, ClientHolding, Tollgate};
 use crate::clock::UnixTime;
-use crate::domain::api::{Api, ApiId, ApiPatch, NewApi, check_permissions};
+use crate::domain::api::{Api, ApiId, ApiPatch, BUILTIN_PERMISSIONS, NewApi, check_permissions};
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::catalogue::{Catalogue, removed_permissions};
 use crate::domain::client::FieldError;
@@ -146,13 +146,36 @@ impl Tollgate {
         take: bool,
         now: UnixTime,
     ) -> Result<Api, CatalogueError> {
-        if let Some(p) = &patch.permissions {
-            check_permissions(p).map_err(|e| CatalogueError::Validation(vec![e]))?;
-        }
         self.check_algorithm(patch.signing_algorithm.flatten())
             .map_err(|e| CatalogueError::Validation(vec![e]))?;
         let _guard = self.write_lock.lock().await;
         let mut api = self.get_api(id)?;
+        // The built-in API's own permissions are listed with it; a list sent back as it was
+        // read names them too, and they stay whatever the list says.
+        let stripped;
+        let patch = if api.is_builtin()
+            && let Some(list) = &patch.permissions
+        {
+            stripped = ApiPatch {
+                permissions: Some(
+                    list.iter()
+                        .filter(|p| {
+                            !BUILTIN_PERMISSIONS
+                                .iter()
+                                .any(|(v, _)| *v == p.value.as_str())
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                ..patch.clone()
+            };
+            &stripped
+        } else {
+            patch
+        };
+        if let Some(p) = &patch.permissions {
+            check_permissions(p).map_err(|e| CatalogueError::Validation(vec![e]))?;
+        }
         if api.is_builtin()
             && (patch.identifier.is_some()
                 || patch.name.is_some()

@@ -124,6 +124,29 @@ async fn apis_are_registered_listed_changed_and_removed() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
+    // Permissions may be added to it; its own are kept whatever the list sent says.
+    let (_, _, builtin) = json_of(app.admin(Method::GET, "/apis/api_tollgate", None).await).await;
+    let mut list = builtin["permissions"].as_array().unwrap().clone();
+    list.push(json!({"value": "status:read", "description": "Read the status page"}));
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/apis/api_tollgate",
+            Some(json!({"permissions": list})),
+        )
+        .await;
+    let (s, _, b) = json_of(r).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["permissions"].as_array().unwrap().len(), list.len());
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/apis/api_tollgate",
+            Some(json!({"permissions": []})),
+        )
+        .await;
+    let (_, _, b) = json_of(r).await;
+    assert_eq!(b["permissions"][0]["value"], "tollgate:admin");
 
     let actions = app.audit_actions(None).await;
     for action in [
