@@ -160,8 +160,76 @@ impl Tollgate {
             .await
     }
 
-    /// Creates a client; returns (client_id, client_secret).
+    /// Registers an API in the catalogue with `permissions`.
+    pub async fn create_api(&self, identifier: &str, permissions: &[&str]) {
+        let permissions: Vec<Value> = permissions
+            .iter()
+            .map(|p| json!({"value": p, "description": "test"}))
+            .collect();
+        let r = self
+            .http
+            .post(self.url("/admin/v1/apis"))
+            .bearer_auth(self.admin_token().await)
+            .json(
+                &json!({"identifier": identifier, "name": identifier, "permissions": permissions}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    }
+
+    /// Publishes the scopes no API publishes yet as permissions of the built-in API, whose
+    /// identifier is the issuer (so tokens for them keep the issuer as audience).
+    async fn publish(&self, scopes: &[&str]) {
+        let admin = self.admin_token().await;
+        let all: Value = self
+            .http
+            .get(self.url("/admin/v1/apis?limit=200"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let apis = all["apis"].as_array().unwrap();
+        let published = |s: &str| {
+            apis.iter()
+                .flat_map(|a| a["permissions"].as_array().unwrap())
+                .any(|p| p["value"] == s)
+        };
+        let missing: Vec<&&str> = scopes.iter().filter(|s| !published(s)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        let mut own: Vec<Value> = apis[0]["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| !p["value"].as_str().unwrap().starts_with("tollgate:"))
+            .cloned()
+            .collect();
+        own.extend(
+            missing
+                .iter()
+                .map(|s| json!({"value": s, "description": "test"})),
+        );
+        let r = self
+            .http
+            .patch(self.url("/admin/v1/apis/api_tollgate"))
+            .bearer_auth(&admin)
+            .json(&json!({"permissions": own}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    }
+
+    /// Creates a client, publishing its scopes first where needed; returns (client_id,
+    /// client_secret).
     pub async fn create_client(&self, name: &str, scopes: &[&str]) -> (String, String) {
+        self.publish(scopes).await;
         let r = self
             .http
             .post(self.url("/admin/v1/clients"))
@@ -177,6 +245,19 @@ impl Tollgate {
             body["client"]["client_id"].as_str().unwrap().to_owned(),
             body["client_secret"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// Binds a client to tenants.
+    pub async fn bind_tenants(&self, client_id: &str, tenants: &[&str]) {
+        let r = self
+            .http
+            .patch(self.url(&format!("/admin/v1/clients/{client_id}")))
+            .bearer_auth(self.admin_token().await)
+            .json(&json!({"tenants": tenants}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
     }
 
     pub async fn delete_client(&self, client_id: &str) {

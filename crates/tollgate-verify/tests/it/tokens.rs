@@ -51,24 +51,28 @@ async fn valid_tokens_of_every_algorithm_are_accepted() {
 
 #[tokio::test]
 async fn narrowed_scope_tenant_and_several_audiences() {
-    let tg = Tollgate::start_with(
-        &[(
-            "TOLLGATE_AUDIENCES",
-            "https://api.example.com,https://reports.example.com",
-        )],
-        0,
-    )
-    .await;
+    let tg = Tollgate::start().await;
+    tg.create_api("https://api.example.com", &["enterprise:user"])
+        .await;
+    tg.create_api("https://reports.example.com", &["reports:export"])
+        .await;
     let (id, secret) = tg
         .create_client("verify-it", &["enterprise:user", "reports:export"])
         .await;
+    tg.bind_tenants(&id, &["acme", "globex"]).await;
     let verifier = Verifier::builder(&tg.issuer)
         .audience("https://reports.example.com")
         .build()
         .unwrap();
 
-    // The default audience is the first configured one: not this API's.
-    let token = tg.token(&id, &secret, &[]).await;
+    // A token for the other API's scope is for the other API.
+    let token = tg
+        .token(
+            &id,
+            &secret,
+            &[("scope", "enterprise:user"), ("tenant", "acme")],
+        )
+        .await;
     assert!(matches!(
         verifier.verify(&token).await,
         Err(Error::InvalidAudience)
@@ -275,9 +279,15 @@ async fn wrong_issuer_is_refused() {
 
 #[tokio::test]
 async fn wrong_audience_is_refused() {
-    let tg = Tollgate::start_with(&[("TOLLGATE_AUDIENCES", "https://api.example.com")], 0).await;
-    let (id, secret) = tg.create_client("verify-it", &["enterprise:user"]).await;
-    let token = tg.token(&id, &secret, &[]).await;
+    let tg = Tollgate::start().await;
+    tg.create_api("https://api.example.com", &["enterprise:user"])
+        .await;
+    let (id, secret) = tg
+        .create_client("verify-it", &["enterprise:user", "tollgate:clients:read"])
+        .await;
+    let token = tg
+        .token(&id, &secret, &[("scope", "enterprise:user")])
+        .await;
     let for_other = Verifier::builder(&tg.issuer)
         .audience("https://other.example.com")
         .build()

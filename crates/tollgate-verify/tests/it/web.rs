@@ -177,17 +177,18 @@ async fn unverifiable_tokens_get_503() {
 
 #[tokio::test]
 async fn an_inner_layer_does_not_trust_claims_another_verifier_checked() {
-    let tg = Tollgate::start_with(
-        &[(
-            "TOLLGATE_AUDIENCES",
-            "https://api.example.com,https://reports.example.com",
-        )],
-        0,
-    )
-    .await;
-    let (id, secret) = tg.create_client("web-bound", &["enterprise:user"]).await;
-    // For the default audience (the first configured), not for the reports API.
-    let token = tg.token(&id, &secret, &[]).await;
+    let tg = Tollgate::start().await;
+    tg.create_api("https://api.example.com", &["enterprise:user"])
+        .await;
+    tg.create_api("https://reports.example.com", &["reports:read"])
+        .await;
+    let (id, secret) = tg
+        .create_client("web-bound", &["enterprise:user", "reports:read"])
+        .await;
+    // For the API its scope belongs to, not for the reports API.
+    let token = tg
+        .token(&id, &secret, &[("scope", "enterprise:user")])
+        .await;
     let outer = Verifier::builder(&tg.issuer)
         .audience("https://api.example.com")
         .build()

@@ -20,7 +20,8 @@ pub const AUDIENCE: &str = "https://api.example.com";
 const ADMIN_ID: &str = "it-admin";
 const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
 
-/// A Tollgate on port 0 with a fresh database, whose tokens are for [`AUDIENCE`].
+/// A Tollgate on port 0 with a fresh database, whose catalogue holds the example API
+/// ([`AUDIENCE`]).
 pub struct Tollgate {
     pub base: String,
     pub issuer: String,
@@ -42,7 +43,6 @@ impl Tollgate {
             ("TOLLGATE_LOG_LEVEL", "warn".to_owned()),
             ("TOLLGATE_BOOTSTRAP_CLIENT_ID", ADMIN_ID.to_owned()),
             ("TOLLGATE_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET.to_owned()),
-            ("TOLLGATE_AUDIENCES", AUDIENCE.to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v));
         let config = Config::from_sources(None, env).unwrap();
@@ -86,12 +86,35 @@ impl Tollgate {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Registers the example API in the catalogue, as its operator would: the identifier its
+    /// verifier expects in `aud`, and the permissions its routes require.
+    async fn register_api(&self, admin: &str) {
+        let r = self
+            .http
+            .post(format!("{}/admin/v1/apis", self.base))
+            .bearer_auth(admin)
+            .json(&json!({
+                "identifier": AUDIENCE,
+                "name": "Example API",
+                "permissions": [
+                    {"value": "enterprise:user", "description": "Manage users (SCIM)"},
+                    {"value": "reports:export", "description": "Export reports"}
+                ]
+            }))
+            .send()
+            .await
+            .unwrap();
+        // 400: registered by an earlier call (the identifier is taken).
+        assert!(matches!(r.status().as_u16(), 201 | 400), "{}", r.status());
+    }
+
     /// Creates a client with `scopes` and returns one of its tokens (for [`AUDIENCE`]).
     pub async fn client_token(&self, scopes: &[&str]) -> String {
         let issuer = self.issuer.clone();
         let admin = self
             .token_with(ADMIN_ID, ADMIN_SECRET, &[("resource", &issuer)])
             .await;
+        self.register_api(&admin).await;
         let r = self
             .http
             .post(format!("{}/admin/v1/clients", self.base))
