@@ -14,6 +14,7 @@ use crate::error::BuildError;
 use crate::fetch;
 use crate::jwk::parse_jwks;
 use crate::keys::{KeyCache, KeySet};
+use crate::resource_metadata::{self, MetadataOptions};
 use crate::revocation::{RevocationPolling, Revocations};
 use crate::token::Policy;
 use crate::verifier::{Inner, Verifier};
@@ -41,6 +42,7 @@ pub struct VerifierBuilder {
     clock: Arc<dyn Clock>,
     http: Option<reqwest::Client>,
     revocation: Option<RevocationPolling>,
+    metadata: MetadataOptions,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -56,6 +58,7 @@ impl fmt::Debug for VerifierBuilder {
             .field("accept_http", &self.accept_http)
             .field("realm", &self.realm)
             .field("revocation", &self.revocation)
+            .field("metadata", &self.metadata)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,7 @@ impl VerifierBuilder {
             clock: Arc::new(SystemClock),
             http: None,
             revocation: None,
+            metadata: MetadataOptions::default(),
         }
     }
 
@@ -171,6 +175,38 @@ impl VerifierBuilder {
         self
     }
 
+    /// Declares the scopes the API's routes need, for the `scopes_supported` of its protected
+    /// resource metadata (RFC 9728 §2; see [`Verifier::protected_resource_metadata`]). Calls
+    /// add up; duplicates are dropped. Declared rather than gathered from the layers so the
+    /// document is complete before the first route is built and includes the scopes a
+    /// handler checks itself (per GraphQL field, say).
+    pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = scopes.into_iter().map(Into::into);
+        self.metadata.scopes_supported.extend(scopes);
+        self
+    }
+
+    /// A human-readable name of the API for its protected resource metadata
+    /// (`resource_name`, RFC 9728 §2).
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.metadata.resource_name = Some(name.into());
+        self
+    }
+
+    /// Where clients can fetch the protected resource metadata, when that is not the
+    /// well-known URL derived from the resource identifier (the first audience): for an API
+    /// reached at another public origin than its identifier. Challenges then name this URL
+    /// (`resource_metadata`) and [`Verifier::metadata_router`] serves the document at its
+    /// path.
+    pub fn resource_metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.metadata.url = Some(url.into());
+        self
+    }
+
     /// Checks the configuration and builds the verifier. Makes no network request: keys are
     /// fetched on first use or by [`Verifier::refresh`]. With revocation polling, starts its
     /// background task.
@@ -210,6 +246,10 @@ impl VerifierBuilder {
         if !realm.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(BuildError::InvalidRealm);
         }
+        // Never empty here either.
+        let resource = self.audiences.first().map_or("", String::as_str);
+        let metadata =
+            resource_metadata::publish(self.metadata, &self.issuer, resource, accept_http)?;
         let min_interval = i64::try_from(self.min_refetch_interval.as_secs()).unwrap_or(i64::MAX);
         let http = match self.http {
             Some(c) => c,
@@ -274,6 +314,7 @@ impl VerifierBuilder {
             keys: Arc::new(keys),
             revocations: self.revocation.map(Revocations::new),
             realm,
+            metadata,
             poller: Mutex::new(None),
         };
         Ok(Verifier::start(inner, runtime.zip(interval)))
@@ -321,6 +362,12 @@ mod tests {
             err(builder().revocation_polling(RevocationPolling::new("", "s")))
                 .contains("client id")
         );
+        assert!(err(builder().scopes_supported(["a b"])).contains("scope"));
+        assert!(err(builder().resource_metadata_url("http://x.example/m")).contains("not https"));
+        let named = Verifier::builder("https://auth.example.com").audience("orders-api");
+        assert!(named.build().is_ok());
+        let named = Verifier::builder("https://auth.example.com").audience("orders-api");
+        assert!(err(named.resource_name("Orders")).contains("resource identifier"));
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub enum BuildError {
     /// A URL does not parse, or is not allowed where it is used.
     #[error("invalid {what} URL {url:?}: {reason}")]
     InvalidUrl {
-        /// Which URL: `issuer`, `JWKS`, `revocation list`.
+        /// Which URL: `issuer`, `JWKS`, `revocation list`, `resource metadata`.
         what: &'static str,
         /// The value given.
         url: String,
@@ -186,6 +186,20 @@ pub enum BuildError {
     /// The realm holds characters a `WWW-Authenticate` header cannot carry.
     #[error("the realm must be printable ASCII")]
     InvalidRealm,
+    /// Protected resource metadata was configured
+    /// ([`VerifierBuilder::scopes_supported`](crate::VerifierBuilder::scopes_supported) and
+    /// the like) but the first audience cannot be a resource identifier (RFC 9728 §1.2).
+    #[error("the audience {audience:?} cannot be a protected resource identifier: {reason}")]
+    InvalidResource {
+        /// The first audience.
+        audience: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A declared scope is not an RFC 6749 §3.3 `scope-token` (empty, or with a space, `"`
+    /// or `\`).
+    #[error("the scope {0:?} is not a valid scope name")]
+    InvalidScope(String),
     /// The static JWK Set does not parse or has no usable key.
     #[error("the static JWK Set is unusable: {0}")]
     InvalidJwks(&'static str),

@@ -67,6 +67,65 @@
 //! A request without a token gets `401` with `WWW-Authenticate: Bearer realm="example-api"`;
 //! a bad token `401` with `error="invalid_token"`; a valid token without the scope `403` with
 //! `error="insufficient_scope", scope="enterprise:user"` (RFC 6750 §3; see [`Rejection`]).
+//! Those challenges also carry `resource_metadata="…"`, described next.
+//!
+//! # Protected resource metadata (RFC 9728)
+//!
+//! An API can tell clients who issues its tokens and which scopes it knows, in a JSON
+//! document at `/.well-known/oauth-protected-resource` ([`Verifier::metadata_router`]). The
+//! document is derived from the verifier: `resource` is the first audience (which must then
+//! be an absolute `https` URL without fragment), `authorization_servers` the issuer,
+//! `scopes_supported` what [`VerifierBuilder::scopes_supported`] declared,
+//! `bearer_methods_supported` `["header"]`, and an optional
+//! [`resource_name`](VerifierBuilder::resource_name). A resource identifier with a path has
+//! its document at the path-suffixed well-known URI (RFC 9728 §3.1):
+//! `https://api.example.com/v1` at `/.well-known/oauth-protected-resource/v1`.
+//!
+//! ```
+//! use axum::Router;
+//! use axum::routing::get;
+//! use tollgate_verify::Verifier;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder("https://auth.example.com")
+//!     .audience("https://api.example.com/v1")
+//!     .scopes_supported(["enterprise:user", "reports:export"])
+//!     .resource_name("Example API")
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route(
+//!         "/users",
+//!         get(|| async { "[]" }).layer(verifier.require_all(["enterprise:user"])),
+//!     )
+//!     // GET /.well-known/oauth-protected-resource/v1, public.
+//!     .merge(verifier.metadata_router());
+//! # drop(app);
+//!
+//! assert_eq!(
+//!     verifier.resource_metadata_url(),
+//!     Some("https://api.example.com/.well-known/oauth-protected-resource/v1")
+//! );
+//! let document = serde_json::to_value(verifier.protected_resource_metadata())?;
+//! assert_eq!(
+//!     document,
+//!     serde_json::json!({
+//!         "resource": "https://api.example.com/v1",
+//!         "authorization_servers": ["https://auth.example.com"],
+//!         "scopes_supported": ["enterprise:user", "reports:export"],
+//!         "bearer_methods_supported": ["header"],
+//!         "resource_name": "Example API",
+//!     })
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The `401` and `403` challenges name the document's URL (RFC 9728 §5.1), here
+//! `WWW-Authenticate: Bearer realm="…",
+//! resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1"`.
+//! When the API is reached at another public origin than its identifier, set that URL with
+//! [`VerifierBuilder::resource_metadata_url`]. An audience that is no URL (`orders-api`)
+//! has no document and its challenges no `resource_metadata`.
 //!
 //! Without axum (`default-features = false`), call [`Verifier::verify`] yourself:
 //!
@@ -107,6 +166,7 @@ mod fetch;
 mod jwk;
 mod key_refresh;
 mod keys;
+mod resource_metadata;
 mod revocation;
 mod token;
 mod verifier;
@@ -118,6 +178,7 @@ pub use builder::{DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH_INTERVAL, MAX_LEEWAY, Veri
 pub use claims::{Claims, ScopeRequirement};
 pub use clock::{Clock, SystemClock};
 pub use error::{BuildError, Error, FetchError, InsufficientScope};
+pub use resource_metadata::{ProtectedResourceMetadata, RESOURCE_METADATA_PATH};
 pub use revocation::{DEFAULT_POLL_INTERVAL, RevocationPolling};
 pub use verifier::Verifier;
 #[cfg(feature = "axum")]

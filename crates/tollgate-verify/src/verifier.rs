@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::discovery::Endpoints;
 use crate::error::{Error, FetchError};
 use crate::keys::KeyCache;
+use crate::resource_metadata::{ProtectedResourceMetadata, Published};
 use crate::revocation::{self, Revocations};
 use crate::token::{Jws, Policy};
 
@@ -47,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) revocations: Option<Revocations>,
     pub(crate) realm: String,
+    /// `None` when the first audience is no URL a client could fetch metadata from.
+    pub(crate) metadata: Option<Published>,
     /// The revocation polling task, aborted when the last clone is dropped.
     pub(crate) poller: Mutex<Option<tokio::task::AbortHandle>>,
 }
@@ -171,6 +174,33 @@ impl Verifier {
     /// The realm used in `WWW-Authenticate` challenges.
     pub fn realm(&self) -> &str {
         &self.inner.realm
+    }
+
+    /// The RFC 9728 protected resource metadata of the API this verifier protects: its
+    /// resource identifier (the first audience), the issuer, the declared
+    /// [`scopes_supported`](VerifierBuilder::scopes_supported), `bearer_methods_supported`
+    /// `["header"]` and the optional [`resource_name`](VerifierBuilder::resource_name).
+    ///
+    /// `None` when the first audience is not an absolute `https` URL without fragment (or an
+    /// `http` one the verifier accepts), as RFC 9728 wants of a resource identifier: a bare
+    /// name such as `orders-api` has no well-known URL.
+    pub fn protected_resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
+        self.inner.metadata.as_ref().map(|m| &m.document)
+    }
+
+    /// The absolute URL of the protected resource metadata, which `401` and `403` challenges
+    /// name in `resource_metadata` (RFC 9728 §5.1): the
+    /// [`resource_metadata_url`](VerifierBuilder::resource_metadata_url) if set, otherwise the
+    /// well-known URL of the resource identifier (`https://api.example.com/v1` has
+    /// `https://api.example.com/.well-known/oauth-protected-resource/v1`).
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.inner.metadata.as_ref().map(|m| m.url.as_str())
+    }
+
+    /// The metadata as served: the JSON text and the path to serve it at.
+    #[cfg(feature = "axum")]
+    pub(crate) fn published_metadata(&self) -> Option<&Published> {
+        self.inner.metadata.as_ref()
     }
 
     fn refresh_in_background(&self) {

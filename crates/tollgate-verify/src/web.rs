@@ -1,5 +1,6 @@
 //! The axum integration: a tower layer that authenticates requests (and checks scopes), the
-//! [`Claims`] extractor, and RFC 6750 error responses.
+//! [`Claims`] extractor, and RFC 6750 error responses; serving the RFC 9728 metadata document
+//! is in `metadata.rs`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,8 @@ use tower_service::Service;
 use crate::claims::{Claims, ScopeRequirement};
 use crate::error::{Error, InsufficientScope};
 use crate::verifier::Verifier;
+
+mod metadata;
 
 impl Verifier {
     /// A layer that lets through requests with a valid bearer token (any scopes) and puts
@@ -221,6 +224,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
             Rejection {
                 kind: RejectionKind::NotAuthenticated,
                 realm: String::new(),
+                resource_metadata: None,
             }
         })
     }
@@ -236,12 +240,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
 /// | missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 /// | keys unavailable | 503 | none (`Retry-After: 5`) |
 ///
+/// The `401` and `403` challenges end with `resource_metadata="…"`, the URL of the API's
+/// protected resource metadata (RFC 9728 §5.1; [`Verifier::resource_metadata_url`]), when
+/// the verifier has one: from there a client learns which authorization server to ask and
+/// for which scopes.
+///
 /// The body is JSON with `error` and `error_description` (only `error_description` when no
 /// token was sent, as RFC 6750 §3.1 says the error code is then omitted).
 #[derive(Debug)]
 pub struct Rejection {
     kind: RejectionKind,
     realm: String,
+    resource_metadata: Option<String>,
 }
 
 /// The reason inside a [`Rejection`].
@@ -269,6 +279,7 @@ impl Rejection {
         Rejection {
             kind,
             realm: verifier.realm().to_owned(),
+            resource_metadata: verifier.resource_metadata_url().map(str::to_owned),
         }
     }
 
@@ -314,6 +325,14 @@ impl Rejection {
         }
         if let Some(s) = scope {
             challenge.push_str(&format!(", scope=\"{}\"", quoted(&s)));
+        }
+        // RFC 9728 §5.1 puts the metadata URL on 401s and 403s; a malformed request (400) is
+        // the client's bug, not a missing token, so it gets none.
+        let status = self.status();
+        if let Some(url) = &self.resource_metadata
+            && (status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN)
+        {
+            challenge.push_str(&format!(", resource_metadata=\"{}\"", quoted(url)));
         }
         Some(challenge)
     }
@@ -417,6 +436,7 @@ mod tests {
         Rejection {
             kind,
             realm: "api \"x\"".into(),
+            resource_metadata: None,
         }
     }
 
@@ -454,6 +474,36 @@ mod tests {
             rejection(RejectionKind::Unavailable(Error::RevocationListStale)).status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    #[test]
+    fn challenges_on_401_and_403_name_the_resource_metadata() {
+        let url = "https://api.example.com/.well-known/oauth-protected-resource/v1";
+        let with_url = |kind| Rejection {
+            resource_metadata: Some(url.into()),
+            ..rejection(kind)
+        };
+        let expected = format!(r#", resource_metadata="{url}""#);
+        let insufficient = InsufficientScope {
+            required: vec!["a".into()],
+            all: true,
+        };
+        for kind in [
+            RejectionKind::MissingToken,
+            RejectionKind::InvalidToken(Error::Expired),
+            RejectionKind::InsufficientScope(insufficient),
+        ] {
+            let c = with_url(kind).challenge().unwrap();
+            assert!(c.ends_with(&expected), "{c}");
+        }
+        assert_eq!(
+            with_url(RejectionKind::MissingToken).challenge().unwrap(),
+            format!(r#"Bearer realm="api x"{expected}"#)
+        );
+        let c = with_url(RejectionKind::InvalidRequest("x"))
+            .challenge()
+            .unwrap();
+        assert!(!c.contains("resource_metadata"), "{c}");
     }
 
     #[test]

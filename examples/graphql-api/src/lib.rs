@@ -95,7 +95,11 @@ impl Config {
     pub fn verifier(&self) -> Result<Verifier, BuildError> {
         let mut builder = Verifier::builder(&self.issuer)
             .audience(&self.audience)
-            .realm("example-graphql-api");
+            .realm("example-graphql-api")
+            // For the protected resource metadata document (RFC 9728) that `app` serves:
+            // the scopes the field guards below check, which no route layer names.
+            .scopes_supported(["enterprise:user", "reports:export"])
+            .resource_name("Example GraphQL API");
         if let Some((id, secret)) = &self.revocation {
             builder = builder.revocation_polling(
                 RevocationPolling::new(id, secret).poll_interval(Duration::from_secs(5)),
@@ -221,7 +225,9 @@ struct AppState {
     verifier: Verifier,
 }
 
-/// The API: `POST /graphql` (any valid token; scopes per field), `GET /health` public.
+/// The API: `POST /graphql` (any valid token; scopes per field); `GET /health` and the
+/// protected resource metadata (`GET /.well-known/oauth-protected-resource`, RFC 9728) are
+/// public.
 pub fn app(verifier: &Verifier) -> Router {
     let users: Users = Arc::default();
     let schema = Schema::build(Query, Mutation, EmptySubscription)
@@ -235,6 +241,7 @@ pub fn app(verifier: &Verifier) -> Router {
         .route("/graphql", post(graphql).layer(verifier.authenticate()))
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .with_state(state)
+        .merge(verifier.metadata_router())
 }
 
 async fn graphql(

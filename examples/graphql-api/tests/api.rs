@@ -8,7 +8,7 @@ mod support;
 use example_graphql_api::{Config, app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{AUDIENCE, Tollgate, challenge, serve};
+use support::{AUDIENCE, METADATA_PATH, RESOURCE_METADATA, Tollgate, challenge, serve};
 
 async fn start(tg: &Tollgate) -> String {
     let config = Config {
@@ -84,7 +84,10 @@ async fn a_missing_scope_is_a_forbidden_error_and_a_403() {
         c.starts_with("Bearer realm=\"example-graphql-api\", error=\"insufficient_scope\""),
         "{c}"
     );
-    assert!(c.ends_with("scope=\"reports:export\""), "{c}");
+    assert!(
+        c.ends_with(&format!("scope=\"reports:export\", {RESOURCE_METADATA}")),
+        "{c}"
+    );
     assert_eq!(r.headers()["content-type"], "application/json");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["data"], Value::Null, "{body}");
@@ -117,7 +120,7 @@ async fn a_missing_scope_is_a_forbidden_error_and_a_403() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(challenge(&r).ends_with("scope=\"enterprise:user\""));
+    assert!(challenge(&r).ends_with(&format!("scope=\"enterprise:user\", {RESOURCE_METADATA}")));
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
     let r = gql(&api, Some(&users_only), "{ users { userName } }").await;
@@ -140,7 +143,10 @@ async fn no_token_and_bad_tokens_get_401_before_graphql() {
 
     let r = gql(&api, None, "{ whoami }").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(challenge(&r), "Bearer realm=\"example-graphql-api\"");
+    assert_eq!(
+        challenge(&r),
+        format!("Bearer realm=\"example-graphql-api\", {RESOURCE_METADATA}")
+    );
 
     for (what, bad) in [
         ("tampered", support::tampered(&token)),
@@ -175,5 +181,27 @@ async fn expired_tokens_get_401() {
     let token = tg.client_token(&["enterprise:user"]).await;
     let r = gql(&api, Some(&token), "{ users { id } }").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(challenge(&r).contains("error_description=\"the access token has expired\""));
+    let c = challenge(&r);
+    assert!(c.contains("error_description=\"the access token has expired\""));
+    assert!(c.ends_with(RESOURCE_METADATA), "{c}");
+}
+
+#[tokio::test]
+async fn the_protected_resource_metadata_lists_the_field_scopes() {
+    let tg = Tollgate::start().await;
+    let api = start(&tg).await;
+    let r = reqwest::get(format!("{api}{METADATA_PATH}")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let document: Value = r.json().await.unwrap();
+    assert_eq!(
+        document,
+        json!({
+            "resource": AUDIENCE,
+            "authorization_servers": [tg.issuer],
+            "scopes_supported": ["enterprise:user", "reports:export"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Example GraphQL API",
+        })
+    );
 }

@@ -78,7 +78,10 @@ impl Config {
     pub fn verifier(&self) -> Result<Verifier, BuildError> {
         let mut builder = Verifier::builder(&self.issuer)
             .audience(&self.audience)
-            .realm("example-rest-api");
+            .realm("example-rest-api")
+            // For the protected resource metadata document (RFC 9728) that `app` serves.
+            .scopes_supported([USERS_SCOPE, EXPORT_SCOPE])
+            .resource_name("Example REST API");
         if let Some((id, secret)) = &self.revocation {
             builder = builder.revocation_polling(
                 RevocationPolling::new(id, secret).poll_interval(Duration::from_secs(5)),
@@ -87,6 +90,11 @@ impl Config {
         builder.build()
     }
 }
+
+/// The scope of the SCIM user routes.
+pub const USERS_SCOPE: &str = "enterprise:user";
+/// The scope of report exports.
+pub const EXPORT_SCOPE: &str = "reports:export";
 
 /// A SCIM user (RFC 7643 §4.1), trimmed to what the example needs.
 #[derive(Clone, Debug)]
@@ -118,7 +126,8 @@ impl Users {
 }
 
 /// The API: `GET`/`POST /scim/v2/Users` need `enterprise:user`, `GET /reports/{id}/export`
-/// needs `reports:export`, `GET /health` is public.
+/// needs `reports:export`, `GET /health` and the protected resource metadata
+/// (`GET /.well-known/oauth-protected-resource`, RFC 9728) are public.
 pub fn app(verifier: &Verifier) -> Router {
     let users = Users::default();
     Router::new()
@@ -126,14 +135,15 @@ pub fn app(verifier: &Verifier) -> Router {
             "/scim/v2/Users",
             get(list_users)
                 .post(create_user)
-                .layer(verifier.require_all(["enterprise:user"])),
+                .layer(verifier.require_all([USERS_SCOPE])),
         )
         .route(
             "/reports/{id}/export",
-            get(export_report).layer(verifier.require_all(["reports:export"])),
+            get(export_report).layer(verifier.require_all([EXPORT_SCOPE])),
         )
         .route("/health", get(health))
         .with_state(users)
+        .merge(verifier.metadata_router())
 }
 
 async fn health() -> Json<Value> {

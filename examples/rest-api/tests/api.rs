@@ -7,7 +7,7 @@ mod support;
 use example_rest_api::{Config, app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{AUDIENCE, Tollgate, challenge, serve};
+use support::{AUDIENCE, METADATA_PATH, RESOURCE_METADATA, Tollgate, challenge, serve};
 
 async fn start(tg: &Tollgate) -> String {
     let config = Config {
@@ -66,9 +66,11 @@ async fn the_right_scope_gets_200_and_a_missing_one_403() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         challenge(&r),
-        "Bearer realm=\"example-rest-api\", error=\"insufficient_scope\", \
-         error_description=\"the operation requires the scope(s) reports:export\", \
-         scope=\"reports:export\""
+        format!(
+            "Bearer realm=\"example-rest-api\", error=\"insufficient_scope\", \
+             error_description=\"the operation requires the scope(s) reports:export\", \
+             scope=\"reports:export\", {RESOURCE_METADATA}"
+        )
     );
     let r = reqwest::Client::new()
         .post(format!("{api}/scim/v2/Users"))
@@ -113,7 +115,10 @@ async fn no_token_and_bad_tokens_get_401() {
 
     let r = get(&api, "/scim/v2/Users", None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(challenge(&r), "Bearer realm=\"example-rest-api\"");
+    assert_eq!(
+        challenge(&r),
+        format!("Bearer realm=\"example-rest-api\", {RESOURCE_METADATA}")
+    );
 
     for (what, bad) in [
         ("tampered", support::tampered(&token)),
@@ -128,6 +133,7 @@ async fn no_token_and_bad_tokens_get_401() {
                 c.starts_with("Bearer realm=\"example-rest-api\", error=\"invalid_token\""),
                 "{what}: {c}"
             );
+            assert!(c.ends_with(RESOURCE_METADATA), "{what}: {c}");
         }
     }
     // The genuine token still works.
@@ -147,9 +153,33 @@ async fn expired_tokens_get_401() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         challenge(&r),
-        "Bearer realm=\"example-rest-api\", error=\"invalid_token\", \
-         error_description=\"the access token has expired\""
+        format!(
+            "Bearer realm=\"example-rest-api\", error=\"invalid_token\", \
+             error_description=\"the access token has expired\", {RESOURCE_METADATA}"
+        )
     );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_token");
+}
+
+#[tokio::test]
+async fn the_protected_resource_metadata_describes_the_api() {
+    let tg = Tollgate::start().await;
+    let api = start(&tg).await;
+    // Public: no token needed to learn where to get one.
+    let r = get(&api, METADATA_PATH, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
+    let document: Value = r.json().await.unwrap();
+    assert_eq!(
+        document,
+        json!({
+            "resource": AUDIENCE,
+            "authorization_servers": [tg.issuer],
+            "scopes_supported": ["enterprise:user", "reports:export"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Example REST API",
+        })
+    );
 }

@@ -8,6 +8,7 @@
 mod forge;
 mod helpers;
 mod keys;
+mod metadata;
 mod props;
 mod revocation;
 mod tokens;

@@ -10,7 +10,7 @@ use tollgate_verify::{Claims, Verifier};
 use crate::forge::{self, TestKey};
 use crate::helpers::Tollgate;
 
-async fn whoami(claims: Claims) -> String {
+pub(crate) async fn whoami(claims: Claims) -> String {
     claims.client_id().to_owned()
 }
 
@@ -38,14 +38,18 @@ fn app(verifier: &Verifier) -> Router {
         .route("/health", get(|| async { "ok" }))
 }
 
-async fn serve(router: Router) -> String {
+pub(crate) async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }
 
-async fn call(base: &str, path: &str, auth: Option<&str>) -> (StatusCode, String, Value) {
+pub(crate) async fn call(
+    base: &str,
+    path: &str,
+    auth: Option<&str>,
+) -> (StatusCode, String, Value) {
     let mut req = reqwest::Client::new().get(format!("{base}{path}"));
     if let Some(a) = auth {
         req = req.header("authorization", a);
@@ -70,6 +74,11 @@ async fn statuses_and_challenges_follow_rfc_6750() {
     let verifier = tg.verifier().realm("test-api").build().unwrap();
     let base = serve(app(&verifier)).await;
     let bearer = format!("Bearer {token}");
+    // The audience is the issuer's URL, so the metadata URL is on the issuer's origin.
+    let metadata = format!(
+        r#"resource_metadata="{}/.well-known/oauth-protected-resource""#,
+        tg.issuer
+    );
 
     let (status, _, body) = call(&base, "/users", Some(&bearer)).await;
     assert_eq!((status, body), (StatusCode::OK, Value::String(id.clone())));
@@ -88,7 +97,9 @@ async fn statuses_and_challenges_follow_rfc_6750() {
         "{challenge}"
     );
     assert!(
-        challenge.ends_with(r#"scope="enterprise:user reports:export""#),
+        challenge.ends_with(&format!(
+            r#"scope="enterprise:user reports:export", {metadata}"#
+        )),
         "{challenge}"
     );
     assert_eq!(body["error"], "insufficient_scope");
@@ -100,12 +111,15 @@ async fn statuses_and_challenges_follow_rfc_6750() {
     // No token: 401 with a bare challenge.
     let (status, challenge, body) = call(&base, "/users", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(challenge, r#"Bearer realm="test-api""#);
+    assert_eq!(challenge, format!(r#"Bearer realm="test-api", {metadata}"#));
     assert!(body.get("error").is_none(), "{body}");
     let (status, challenge, _) = call(&base, "/users", Some("Basic dXNlcjpwYXNz")).await;
     assert_eq!(
-        (status, challenge.as_str()),
-        (StatusCode::UNAUTHORIZED, r#"Bearer realm="test-api""#)
+        (status, challenge),
+        (
+            StatusCode::UNAUTHORIZED,
+            format!(r#"Bearer realm="test-api", {metadata}"#)
+        )
     );
 
     // Malformed header: 400 invalid_request.
@@ -116,6 +130,8 @@ async fn statuses_and_challenges_follow_rfc_6750() {
             challenge.contains(r#"error="invalid_request""#),
             "{challenge}"
         );
+        // RFC 9728 §5.1 is about 401 and 403 only.
+        assert!(!challenge.contains("resource_metadata"), "{challenge}");
         assert_eq!(body["error"], "invalid_request");
     }
 
@@ -142,7 +158,7 @@ async fn statuses_and_challenges_follow_rfc_6750() {
         assert_eq!(
             challenge,
             format!(
-                r#"Bearer realm="test-api", error="invalid_token", error_description="{description}""#
+                r#"Bearer realm="test-api", error="invalid_token", error_description="{description}", {metadata}"#
             )
         );
         assert_eq!(body["error"], "invalid_token");

@@ -17,6 +17,11 @@ use tollgate::config::Config;
 use tollgate::startup::Application;
 
 pub const AUDIENCE: &str = "https://api.example.com";
+/// Where the APIs' protected resource metadata lives for [`AUDIENCE`] (RFC 9728 §3.1).
+pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+/// The parameter every 401 and 403 challenge of the APIs ends with (RFC 9728 §5.1).
+pub const RESOURCE_METADATA: &str =
+    "resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource\"";
 const ADMIN_ID: &str = "it-admin";
 const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
 
