@@ -229,7 +229,16 @@ impl Api {
         body: Option<&B>,
     ) -> Result<reqwest::Response, CliError> {
         let issuer = self.issuer().await?;
-        let token = self.client_token(&[], Some(&issuer)).await?;
+        // A client with no permission on the admin API is refused a token for it at all.
+        let token = self
+            .client_token(&[], Some(&issuer))
+            .await
+            .map_err(|e| match e {
+                CliError::TokenRefused { code, description } if code == "invalid_target" => {
+                    CliError::NotAnAdmin(description)
+                }
+                e => e,
+            })?;
         let access_token = Zeroizing::new(
             token["access_token"]
                 .as_str()

@@ -92,6 +92,12 @@ pub enum CliError {
          --add-permission, --remove-permission, --token-lifetime or --default-token-lifetime"
     )]
     NothingToUpdateApi,
+    #[error(
+        "this client cannot use the admin API ({0}): TOLLGATE_CLIENT_ID must be a client with \
+         the scope tollgate:admin, or another permission of the admin API such as \
+         tollgate:clients:read"
+    )]
+    NotAnAdmin(String),
     #[error("API {api_id} publishes no permission `{value}`: nothing to remove")]
     NoSuchPermission { api_id: String, value: String },
     #[error("cannot read the secret from standard input: {0}")]
