@@ -16,10 +16,29 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-# Scopes every test client is created with. Both are plain RFC 6749 §3.3 scope tokens.
+# Scopes every test client is created with: permissions of the API registered below.
 CLIENT_SCOPES = ("reports:export", "enterprise:user")
 ADMIN_SCOPE = "tollgate:admin"
 TIMEOUT = 10
+
+# The API the test clients' permissions belong to: their tokens carry its identifier in
+# `aud`. The Node suite registers the same one, so whichever runs first creates it.
+API = {
+    "identifier": "https://api.example.test/",
+    "name": "Interop reports API",
+    "description": "registered by interop/; removed when the suite is done",
+    "permissions": [
+        {"value": "reports:export", "description": "Export reports"},
+        {"value": "enterprise:user", "description": "Manage users within the enterprise"},
+    ],
+}
+# A second API, for a client whose permissions span two APIs.
+OTHER_API = {
+    "identifier": "https://billing.example.test/",
+    "name": "Interop billing API",
+    "description": "registered by interop/; removed when the suite is done",
+    "permissions": [{"value": "billing:read", "description": "Read invoices"}],
+}
 
 
 def _env(name: str) -> str:
@@ -102,11 +121,55 @@ def admin(issuer: str, admin_token: str) -> requests.Session:
     s.close()
 
 
-def _create_client(admin: requests.Session, label: str) -> ApiClient:
+def _register_api(admin: requests.Session, api: dict):
+    """The API with `api`'s identifier, registered now unless it is already; returns (its
+    view, whether this call registered it)."""
+    r = admin.get(f"{admin.base_url}/apis", params={"limit": 200}, timeout=TIMEOUT)
+    assert r.status_code == 200, f"listing the catalogue failed: {r.status_code} {r.text}"
+    for view in r.json()["apis"]:
+        if view["identifier"] == api["identifier"]:
+            return view, False
+    r = admin.post(f"{admin.base_url}/apis", json=api, timeout=TIMEOUT)
+    assert r.status_code == 201, f"registering {api['identifier']} failed: {r.status_code} {r.text}"
+    return r.json(), True
+
+
+def _catalogue_api(admin: requests.Session, api: dict):
+    view, created = _register_api(admin, api)
+    yield view
+    if created:
+        r = admin.delete(
+            f"{admin.base_url}/apis/{view['api_id']}",
+            params={"take_from_clients": "true"},
+            timeout=TIMEOUT,
+        )
+        assert r.status_code == 204, f"removing {view['api_id']} failed: {r.status_code} {r.text}"
+
+
+@pytest.fixture(scope="session")
+def catalogue_api(admin: requests.Session) -> dict:
+    """The admin API's view of the API the test clients' permissions are on."""
+    yield from _catalogue_api(admin, API)
+
+
+@pytest.fixture(scope="session")
+def other_api(admin: requests.Session) -> dict:
+    yield from _catalogue_api(admin, OTHER_API)
+
+
+@pytest.fixture(scope="session")
+def audience(catalogue_api: dict) -> str:
+    """What tokens of the test clients carry in `aud`: the identifier from the catalogue."""
+    return catalogue_api["identifier"]
+
+
+def _create_client(
+    admin: requests.Session, label: str, scopes: tuple[str, ...] = CLIENT_SCOPES
+) -> ApiClient:
     body = {
         "name": f"interop-py-{label}-{uuid.uuid4().hex[:12]}",
         "description": "created by interop/python; deleted at teardown",
-        "scopes": list(CLIENT_SCOPES),
+        "scopes": list(scopes),
     }
     r = admin.post(f"{admin.base_url}/clients", json=body, timeout=TIMEOUT)
     assert r.status_code == 201, f"creating a client failed: {r.status_code} {r.text}"
@@ -125,11 +188,29 @@ def _delete_client(admin: requests.Session, client: ApiClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def api_client(request: pytest.FixtureRequest, admin: requests.Session) -> ApiClient:
+def api_client(
+    request: pytest.FixtureRequest, admin: requests.Session, catalogue_api: dict
+) -> ApiClient:
     """A client of its own for each test module, deleted when the module is done."""
     client = _create_client(admin, request.module.__name__.removeprefix("test_"))
     yield client
     _delete_client(admin, client)
+
+
+@pytest.fixture(scope="module")
+def two_api_client(
+    admin: requests.Session, catalogue_api: dict, other_api: dict
+) -> ApiClient:
+    """A client with permissions on two APIs: its token requests must say which."""
+    client = _create_client(admin, "two-apis", ("reports:export", "billing:read"))
+    yield client
+    _delete_client(admin, client)
+
+
+@pytest.fixture(scope="session")
+def admin_credentials() -> tuple[str, str]:
+    """The bootstrap administrator: its only permission is on the built-in API."""
+    return _env("INTEROP_ADMIN_ID"), _env("INTEROP_ADMIN_SECRET")
 
 
 @pytest.fixture

@@ -100,13 +100,17 @@ def test_scope_beyond_the_client_is_invalid_scope(api_client, token_endpoint, re
     assert caught.value.error == "invalid_scope"
 
 
-def test_resource_indicator(api_client, issuer, token_endpoint, record_requests):
-    """RFC 8707: the issuer itself is the default allowed audience; any other resource
-    is refused with invalid_target."""
-    with session(api_client, "client_secret_basic", record_requests) as s:
+def test_resource_indicator(admin_credentials, issuer, token_endpoint, record_requests):
+    """RFC 8707: the administrator's permissions are on the built-in API, whose identifier
+    is the issuer, so `resource` = issuer gives `aud` = issuer; a resource no API has is
+    refused with invalid_target."""
+    admin_id, admin_secret = admin_credentials
+    with OAuth2Session(client_id=admin_id, client_secret=admin_secret) as s:
+        s.hooks["response"].append(record_requests)
         token = s.fetch_token(token_endpoint, grant_type="client_credentials", resource=issuer)
         claims = b64url_json(token["access_token"].split(".")[1])
         assert claims["aud"] in (issuer, [issuer])
+        assert "tollgate:admin" in scope_set(claims["scope"])
         with pytest.raises(OAuthError) as caught:
             s.fetch_token(
                 token_endpoint,
@@ -116,3 +120,34 @@ def test_resource_indicator(api_client, issuer, token_endpoint, record_requests)
     assert caught.value.error == "invalid_target"
     sent = token_requests(record_requests.seen, token_endpoint)
     assert form(sent[0])["resource"] == [issuer]
+
+
+def test_the_api_client_gets_its_api_not_the_issuer(api_client, audience, issuer, token_endpoint, record_requests):
+    """Without `resource` the token is for the API the scopes belong to; the client holds
+    nothing on the built-in API, so `resource` = issuer is invalid_target."""
+    with session(api_client, "client_secret_basic", record_requests) as s:
+        token = s.fetch_token(token_endpoint, grant_type="client_credentials")
+        assert b64url_json(token["access_token"].split(".")[1])["aud"] in (audience, [audience])
+        with pytest.raises(OAuthError) as caught:
+            s.fetch_token(token_endpoint, grant_type="client_credentials", resource=issuer)
+    assert caught.value.error == "invalid_target"
+
+
+def test_permissions_on_two_apis_need_resource(two_api_client, audience, other_api, token_endpoint, record_requests):
+    """A client whose permissions span two APIs must say which one the token is for."""
+    with session(two_api_client, "client_secret_basic", record_requests) as s:
+        with pytest.raises(OAuthError) as caught:
+            s.fetch_token(token_endpoint, grant_type="client_credentials")
+        assert caught.value.error == "invalid_target"
+        assert "resource" in caught.value.description
+
+        billing = other_api["identifier"]
+        token = s.fetch_token(token_endpoint, grant_type="client_credentials", resource=billing)
+        claims = b64url_json(token["access_token"].split(".")[1])
+        assert claims["aud"] in (billing, [billing])
+        assert scope_set(claims["scope"]) == {"billing:read"}
+
+        token = s.fetch_token(token_endpoint, grant_type="client_credentials", resource=audience)
+        claims = b64url_json(token["access_token"].split(".")[1])
+        assert claims["aud"] in (audience, [audience])
+        assert scope_set(claims["scope"]) == {"reports:export"}

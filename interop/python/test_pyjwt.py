@@ -39,25 +39,31 @@ def issued(token_endpoint, api_client) -> dict:
     return fetch(token_endpoint, api_client)
 
 
-def verify(token: str, jwk_client, alg: str, issuer: str) -> dict:
+def verify(token: str, jwk_client, alg: str, issuer: str, audience: str) -> dict:
+    """Verifies as a resource server would: `audience` is its identifier in the catalogue."""
     key = jwk_client.get_signing_key_from_jwt(token)
     return jwt.decode(
         token,
         key,
         algorithms=[alg],
-        audience=issuer,
+        audience=audience,
         issuer=issuer,
         options={"require": REQUIRED_CLAIMS},
     )
 
 
-def test_discovery_points_at_the_jwks(metadata, issuer, jwks_uri, expected_alg):
+def test_discovery_points_at_the_jwks(metadata, issuer, jwks_uri, expected_alg, catalogue_api):
     assert metadata["issuer"] == issuer
     assert jwks_uri == f"{issuer}/oauth2/jwks"
+    # `scopes_supported` follows the catalogue, which the fixtures have changed since
+    # `metadata` was fetched: compare documents fetched now.
+    now = requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=TIMEOUT)
+    assert now.status_code == 200
+    assert set(CLIENT_SCOPES) <= set(now.json()["scopes_supported"])
     # Same document under the OpenID Connect discovery name.
     r = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT)
     assert r.status_code == 200
-    assert r.json() == metadata
+    assert r.json() == now.json()
 
 
 def test_jwks_parses_in_pyjwt(jwk_client, expected_alg):
@@ -68,7 +74,7 @@ def test_jwks_parses_in_pyjwt(jwk_client, expected_alg):
     assert expected_alg in {k.algorithm_name for k in keys}
 
 
-def test_access_token_verifies(issued, jwk_client, expected_alg, issuer, api_client):
+def test_access_token_verifies(issued, jwk_client, expected_alg, issuer, audience, api_client):
     token = issued["access_token"]
 
     header = jwt.get_unverified_header(token)
@@ -80,9 +86,9 @@ def test_access_token_verifies(issued, jwk_client, expected_alg, issuer, api_cli
     assert key.key_id == header["kid"]
     assert key.algorithm_name == expected_alg
 
-    claims = verify(token, jwk_client, expected_alg, issuer)
+    claims = verify(token, jwk_client, expected_alg, issuer, audience)
     assert claims["iss"] == issuer
-    assert claims["aud"] in (issuer, [issuer])
+    assert claims["aud"] in (audience, [audience])
     assert claims["sub"] == api_client.client_id
     assert claims["client_id"] == api_client.client_id
     assert scope_set(claims["scope"]) == set(CLIENT_SCOPES)
@@ -91,16 +97,18 @@ def test_access_token_verifies(issued, jwk_client, expected_alg, issuer, api_cli
     assert isinstance(claims["jti"], str) and claims["jti"]
 
 
-def test_narrowed_scope_claim(token_endpoint, api_client, jwk_client, expected_alg, issuer):
+def test_narrowed_scope_claim(token_endpoint, api_client, jwk_client, expected_alg, issuer, audience):
     issued = fetch(token_endpoint, api_client, scope="enterprise:user")
-    claims = verify(issued["access_token"], jwk_client, expected_alg, issuer)
+    claims = verify(issued["access_token"], jwk_client, expected_alg, issuer, audience)
     assert claims["scope"] == "enterprise:user"
     assert issued["scope"] == "enterprise:user"
 
 
-def test_every_token_has_its_own_jti(token_endpoint, api_client, jwk_client, expected_alg, issuer):
+def test_every_token_has_its_own_jti(
+    token_endpoint, api_client, jwk_client, expected_alg, issuer, audience
+):
     jtis = {
-        verify(fetch(token_endpoint, api_client)["access_token"], jwk_client, expected_alg, issuer)["jti"]
+        verify(fetch(token_endpoint, api_client)["access_token"], jwk_client, expected_alg, issuer, audience)["jti"]
         for _ in range(3)
     }
     assert len(jtis) == 3
@@ -113,26 +121,32 @@ def flip(segment: str, at: int) -> str:
     return segment[:at] + ("A" if c != "A" else "B") + segment[at + 1 :]
 
 
-def test_tampered_signature_is_rejected(issued, jwk_client, expected_alg, issuer):
+def test_tampered_signature_is_rejected(issued, jwk_client, expected_alg, issuer, audience):
     header, payload, signature = issued["access_token"].split(".")
     tampered = ".".join([header, payload, flip(signature, len(signature) // 2)])
     assert tampered != issued["access_token"]
     with pytest.raises(jwt.InvalidSignatureError):
-        verify(tampered, jwk_client, expected_alg, issuer)
+        verify(tampered, jwk_client, expected_alg, issuer, audience)
 
 
-def test_tampered_payload_is_rejected(issued, jwk_client, expected_alg, issuer):
+def test_tampered_payload_is_rejected(issued, jwk_client, expected_alg, issuer, audience):
     header, payload, signature = issued["access_token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["scope"] = "tollgate:admin"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(jwt.InvalidSignatureError):
-        verify(".".join([header, forged, signature]), jwk_client, expected_alg, issuer)
+        verify(".".join([header, forged, signature]), jwk_client, expected_alg, issuer, audience)
 
 
-def test_other_algorithms_are_not_accepted(issued, jwk_client, expected_alg, issuer):
+def test_other_algorithms_are_not_accepted(issued, jwk_client, expected_alg, issuer, audience):
     """A verifier pinned to a different algorithm must refuse the token."""
     other = next(a for a in ("ES256", "EdDSA", "RS256") if a != expected_alg)
     key = jwk_client.get_signing_key_from_jwt(issued["access_token"])
     with pytest.raises(jwt.InvalidAlgorithmError):
-        jwt.decode(issued["access_token"], key, algorithms=[other], audience=issuer, issuer=issuer)
+        jwt.decode(issued["access_token"], key, algorithms=[other], audience=audience, issuer=issuer)
+
+
+def test_a_verifier_for_the_issuer_refuses_a_token_for_the_api(issued, jwk_client, expected_alg, issuer):
+    """The token is for the API in the catalogue, not for Tollgate's own admin API."""
+    with pytest.raises(jwt.InvalidAudienceError):
+        verify(issued["access_token"], jwk_client, expected_alg, issuer, issuer)

@@ -7,6 +7,25 @@ import { randomUUID } from 'node:crypto'
 export const CLIENT_SCOPES = ['reports:export', 'enterprise:user']
 const ADMIN_SCOPE = 'tollgate:admin'
 
+// The API the test clients' permissions belong to: their tokens carry its identifier in
+// `aud`. The Python suite registers the same one; whichever runs first creates it.
+export const API = {
+  identifier: 'https://api.example.test/',
+  name: 'Interop reports API',
+  description: 'registered by interop/; removed when the suite is done',
+  permissions: [
+    { value: 'reports:export', description: 'Export reports' },
+    { value: 'enterprise:user', description: 'Manage users within the enterprise' },
+  ],
+}
+// A second API, for a client whose permissions span two APIs.
+export const OTHER_API = {
+  identifier: 'https://billing.example.test/',
+  name: 'Interop billing API',
+  description: 'registered by interop/; removed when the suite is done',
+  permissions: [{ value: 'billing:read', description: 'Read invoices' }],
+}
+
 function env(name) {
   const value = process.env[name]
   if (!value) {
@@ -39,8 +58,8 @@ function basic(id, secret) {
   return 'Basic ' + Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')
 }
 
-/** A plain token request with HTTP Basic, independent of any OAuth library. */
-export async function plainToken(clientId, clientSecret, params = {}) {
+/** A plain token request with HTTP Basic, independent of any OAuth library: {status, body}. */
+export async function tokenResponse(clientId, clientSecret, params = {}) {
   const { token_endpoint } = await metadata()
   const r = await fetch(token_endpoint, {
     method: 'POST',
@@ -52,8 +71,13 @@ export async function plainToken(clientId, clientSecret, params = {}) {
     body: new URLSearchParams({ grant_type: 'client_credentials', ...params }),
     signal: AbortSignal.timeout(TIMEOUT_MS),
   })
-  const body = await r.json()
-  if (r.status !== 200) throw new Error(`token request: ${r.status} ${JSON.stringify(body)}`)
+  return { status: r.status, body: await r.json() }
+}
+
+/** The token response of a request that must succeed. */
+export async function plainToken(clientId, clientSecret, params = {}) {
+  const { status, body } = await tokenResponse(clientId, clientSecret, params)
+  if (status !== 200) throw new Error(`token request: ${status} ${JSON.stringify(body)}`)
   return body
 }
 
@@ -62,11 +86,58 @@ async function adminToken() {
   return t.access_token
 }
 
+/** The bootstrap administrator: its only permission is on the built-in API. */
+export const adminCredentials = { clientId: adminId, clientSecret: adminSecret }
+
+async function admin(method, path, body) {
+  const token = await adminToken()
+  const r = await fetch(`${issuer}/admin/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  })
+  return { status: r.status, body: r.status === 204 ? null : await r.json() }
+}
+
 /**
- * Creates an API client through the admin API. Returns {clientId, clientSecret, scopes,
- * remove()}; call remove() when done (it asserts the 204).
+ * The API with `api`'s identifier, registered now unless it is already. Returns {view,
+ * remove()}. `node --test` runs the test files side by side and each registers the API it
+ * needs, so a registration another file won is fine, and remove() leaves the API in place
+ * while another file's clients still hold its permissions (409): the last one out removes it.
  */
-export async function createApiClient(label) {
+export async function registerApi(api) {
+  const find = async () => {
+    const list = await admin('GET', '/apis?limit=200')
+    if (list.status !== 200) throw new Error(`listing the catalogue: ${list.status} ${JSON.stringify(list.body)}`)
+    return list.body.apis.find((a) => a.identifier === api.identifier)
+  }
+  let view = await find()
+  if (!view) {
+    const r = await admin('POST', '/apis', api)
+    view = r.status === 201 ? r.body : await find()
+    if (!view) throw new Error(`registering ${api.identifier}: ${r.status} ${JSON.stringify(r.body)}`)
+  }
+  return {
+    view,
+    async remove() {
+      const d = await admin('DELETE', `/apis/${encodeURIComponent(view.api_id)}`)
+      if (![204, 404, 409].includes(d.status)) {
+        throw new Error(`removing ${view.api_id}: ${d.status} ${JSON.stringify(d.body)}`)
+      }
+    },
+  }
+}
+
+/**
+ * Creates an API client through the admin API (its scopes must be permissions in the
+ * catalogue: register the API first). Returns {clientId, clientSecret, scopes, remove()};
+ * call remove() when done (it asserts the 204).
+ */
+export async function createApiClient(label, scopes = CLIENT_SCOPES) {
   const token = await adminToken()
   const r = await fetch(`${issuer}/admin/v1/clients`, {
     method: 'POST',
@@ -74,7 +145,7 @@ export async function createApiClient(label) {
     body: JSON.stringify({
       name: `interop-node-${label}-${randomUUID().slice(0, 12)}`,
       description: 'created by interop/node; deleted at teardown',
-      scopes: CLIENT_SCOPES,
+      scopes,
     }),
     signal: AbortSignal.timeout(TIMEOUT_MS),
   })

@@ -7,22 +7,37 @@ import { after, before, describe, test } from 'node:test'
 import * as jose from 'jose'
 
 import {
+  API,
   CLIENT_SCOPES,
+  OTHER_API,
+  adminCredentials,
   createApiClient,
   decodeSegment,
   expectedAlg,
   issuer,
   metadata,
   plainToken,
+  registerApi,
   scopeSet,
+  tokenResponse,
 } from '../lib/harness.js'
 
+let catalogued
+let otherApi
 let api
+let twoApis
 let JWKS
 let issued
+// The identifier of the API the client's permissions are on, as the catalogue has it: what
+// a resource server for that API expects in `aud`.
+let audience
 
 before(async () => {
+  catalogued = await registerApi(API)
+  otherApi = await registerApi(OTHER_API)
+  audience = catalogued.view.identifier
   api = await createApiClient('jose')
+  twoApis = await createApiClient('jose-two-apis', ['reports:export', 'billing:read'])
   const { jwks_uri } = await metadata()
   assert.equal(jwks_uri, `${issuer}/oauth2/jwks`)
   JWKS = jose.createRemoteJWKSet(new URL(jwks_uri))
@@ -31,11 +46,14 @@ before(async () => {
 
 after(async () => {
   await api?.remove()
+  await twoApis?.remove()
+  await otherApi?.remove()
+  await catalogued?.remove()
 })
 
 const verifyOptions = () => ({
   issuer,
-  audience: issuer,
+  audience,
   typ: 'at+jwt',
   algorithms: [expectedAlg],
   requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
@@ -57,7 +75,7 @@ describe('jose jwtVerify', () => {
     assert.ok(protectedHeader.kid)
     assert.ok(key, 'jose resolved a key from the JWKS')
     assert.equal(payload.iss, issuer)
-    assert.ok(payload.aud === issuer || (Array.isArray(payload.aud) && payload.aud.includes(issuer)))
+    assert.ok(payload.aud === audience || (Array.isArray(payload.aud) && payload.aud.includes(audience)))
     assert.equal(payload.sub, api.clientId)
     assert.equal(payload.client_id, api.clientId)
     assert.deepEqual(scopeSet(payload.scope), new Set(CLIENT_SCOPES))
@@ -111,6 +129,39 @@ describe('jose jwtVerify', () => {
     await assert.rejects(
       jose.jwtVerify(issued.access_token, JWKS, { ...verifyOptions(), algorithms: [other] }),
       jose.errors.JOSEAlgNotAllowed,
+    )
+  })
+
+  test('a verifier for the issuer rejects a token for the API', async () => {
+    await assert.rejects(
+      jose.jwtVerify(issued.access_token, JWKS, { ...verifyOptions(), audience: issuer }),
+      (err) => err instanceof jose.errors.JWTClaimValidationFailed && err.claim === 'aud',
+    )
+  })
+
+  test('resource = issuer gives the administrator a token for the admin API', async () => {
+    const t = await plainToken(adminCredentials.clientId, adminCredentials.clientSecret, { resource: issuer })
+    const { payload } = await jose.jwtVerify(t.access_token, JWKS, { ...verifyOptions(), audience: issuer })
+    assert.ok(scopeSet(payload.scope).has('tollgate:admin'))
+    const refused = await tokenResponse(api.clientId, api.clientSecret, { resource: issuer })
+    assert.equal(refused.status, 400)
+    assert.equal(refused.body.error, 'invalid_target')
+  })
+
+  test('permissions on two APIs need resource, which picks aud', async () => {
+    const refused = await tokenResponse(twoApis.clientId, twoApis.clientSecret)
+    assert.equal(refused.status, 400)
+    assert.equal(refused.body.error, 'invalid_target')
+    assert.match(refused.body.error_description, /resource/)
+
+    const billing = otherApi.view.identifier
+    const t = await plainToken(twoApis.clientId, twoApis.clientSecret, { resource: billing })
+    const { payload } = await jose.jwtVerify(t.access_token, JWKS, { ...verifyOptions(), audience: billing })
+    assert.deepEqual(scopeSet(payload.scope), new Set(['billing:read']))
+    // A verifier for the other API refuses it.
+    await assert.rejects(
+      jose.jwtVerify(t.access_token, JWKS, verifyOptions()),
+      (err) => err instanceof jose.errors.JWTClaimValidationFailed && err.claim === 'aud',
     )
   })
 

@@ -8,22 +8,27 @@ import * as client from 'openid-client'
 import * as jose from 'jose'
 
 import {
+  API,
   CLIENT_SCOPES,
   createApiClient,
   expectedAlg,
   issuer,
+  registerApi,
   scopeSet,
   wrongSecret,
 } from '../lib/harness.js'
 
+let catalogued
 let api
 
 before(async () => {
+  catalogued = await registerApi(API)
   api = await createApiClient('openid-client')
 })
 
 after(async () => {
   await api?.remove()
+  await catalogued?.remove()
 })
 
 // Tollgate listens on plain http on loopback in these tests.
@@ -149,7 +154,7 @@ for (const [name, method] of AUTH_METHODS) {
       const jwks = jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri))
       const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
         issuer,
-        audience: issuer,
+        audience: catalogued.view.identifier,
         typ: 'at+jwt',
         algorithms: [expectedAlg],
       })

@@ -12,7 +12,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::error::{ApiProblem, CliError};
-use crate::http::admin::problem::ProblemField;
+use crate::http::admin::problem::{ProblemClient, ProblemField};
 use crate::http::oauth::TOKEN_PATH;
 
 const ADMIN_PREFIX: &str = "/admin/v1";
@@ -31,12 +31,18 @@ pub fn client_path(client_id: &str) -> String {
     format!("/clients/{}", segment(client_id))
 }
 
+pub fn api_path(api_id: &str) -> String {
+    format!("/apis/{}", segment(api_id))
+}
+
 /// The parts of an admin API problem (RFC 9457) the CLI shows.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ProblemBody {
     detail: Option<String>,
+    code: Option<String>,
     errors: Vec<ProblemField>,
+    clients: Vec<ProblemClient>,
 }
 
 impl ProblemBody {
@@ -44,7 +50,9 @@ impl ProblemBody {
         CliError::Api(ApiProblem {
             status,
             detail: self.detail,
+            code: self.code,
             errors: self.errors,
+            clients: self.clients,
         })
     }
 }
@@ -221,7 +229,16 @@ impl Api {
         body: Option<&B>,
     ) -> Result<reqwest::Response, CliError> {
         let issuer = self.issuer().await?;
-        let token = self.client_token(&[], Some(&issuer)).await?;
+        // A client with no permission on the admin API is refused a token for it at all.
+        let token = self
+            .client_token(&[], Some(&issuer))
+            .await
+            .map_err(|e| match e {
+                CliError::TokenRefused { code, description } if code == "invalid_target" => {
+                    CliError::NotAnAdmin(description)
+                }
+                e => e,
+            })?;
         let access_token = Zeroizing::new(
             token["access_token"]
                 .as_str()

@@ -18,6 +18,9 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             scopes,
             token_lifetime,
             signing_algorithm,
+            tenants,
+            claims,
+            lock_scopes,
             json,
             output,
         } => {
@@ -28,9 +31,9 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                 scopes,
                 access_token_lifetime: token_lifetime,
                 signing_algorithm,
-                tenants: Vec::new(),
-                claims: None,
-                scopes_locked: None,
+                tenants,
+                claims,
+                scopes_locked: lock_scopes.then_some(true),
             };
             match output {
                 Some(o) => {
@@ -77,6 +80,10 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             description,
             scopes,
             no_scopes,
+            tenants,
+            no_tenants,
+            claims,
+            no_claims,
             token_lifetime,
             default_token_lifetime,
             json,
@@ -91,8 +98,12 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                     token_lifetime.map(Some)
                 },
                 signing_algorithm: None,
-                tenants: None,
-                claims: None,
+                tenants: (!tenants.is_empty() || no_tenants).then_some(tenants),
+                claims: if no_claims {
+                    Some(None)
+                } else {
+                    claims.map(Some)
+                },
                 scopes_locked: None,
             };
             if body.is_empty() {

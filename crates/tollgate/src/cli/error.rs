@@ -5,7 +5,7 @@ use std::fmt;
 use reqwest::StatusCode;
 
 use crate::config::ConfigError;
-use crate::http::admin::problem::ProblemField;
+use crate::http::admin::problem::{ProblemClient, ProblemField};
 use crate::startup::BuildError;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,10 +83,23 @@ pub enum CliError {
     #[error(transparent)]
     Api(#[from] ApiProblem),
     #[error(
-        "nothing to update: give --name, --description, --scope, --no-scopes, \
-         --token-lifetime or --default-token-lifetime"
+        "nothing to update: give --name, --description, --scope, --no-scopes, --tenant, \
+         --no-tenants, --claims, --no-claims, --token-lifetime or --default-token-lifetime"
     )]
     NothingToUpdate,
+    #[error(
+        "nothing to update: give --identifier, --name, --description, --permission, \
+         --add-permission, --remove-permission, --token-lifetime or --default-token-lifetime"
+    )]
+    NothingToUpdateApi,
+    #[error(
+        "this client cannot use the admin API ({0}): TOLLGATE_CLIENT_ID must be a client with \
+         the scope tollgate:admin, or another permission of the admin API such as \
+         tollgate:clients:read"
+    )]
+    NotAnAdmin(String),
+    #[error("API {api_id} publishes no permission `{value}`: nothing to remove")]
+    NoSuchPermission { api_id: String, value: String },
     #[error("cannot read the secret from standard input: {0}")]
     Stdin(std::io::Error),
     #[error(
@@ -109,7 +122,11 @@ fn invalid_client_hint(code: &str) -> &'static str {
 pub struct ApiProblem {
     pub status: StatusCode,
     pub detail: Option<String>,
+    /// The problem's stable name (`code`), when the admin API gave one.
+    pub code: Option<String>,
     pub errors: Vec<ProblemField>,
+    /// The clients in the way of a catalogue change (`permissions_in_use`).
+    pub clients: Vec<ProblemClient>,
 }
 
 impl fmt::Display for ApiProblem {
@@ -120,6 +137,15 @@ impl fmt::Display for ApiProblem {
         }
         for e in &self.errors {
             write!(f, "\n  {}: {}", e.field, e.message)?;
+        }
+        for c in &self.clients {
+            write!(f, "\n  client {} holds {}", c.client_id, c.scopes.join(" "))?;
+        }
+        if self.code.as_deref() == Some("permissions_in_use") {
+            f.write_str(
+                "\n  (repeat the command with --take-from-clients to take the permissions from \
+                 these clients too)",
+            )?;
         }
         if self.status == StatusCode::FORBIDDEN {
             f.write_str("\n  (TOLLGATE_CLIENT_ID must be a client with the scope tollgate:admin)")?;

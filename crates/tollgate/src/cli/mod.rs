@@ -1,14 +1,16 @@
 //! The `tollgate` command line: `serve`, and commands that talk to a running server's admin
-//! API (`clients …`, `keys …`, `audit`) or token endpoint (`token`).
+//! API (`clients …`, `apis …`, `keys …`, `audit`) or token endpoint (`token`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod api;
+mod apis;
 mod args;
 mod clients;
 mod error;
 mod keys;
 mod output;
+mod output_apis;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +43,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         match cli.command {
             Command::Serve { config } => serve(config).await,
             Command::Clients(cmd) => clients::run(cmd).await,
+            Command::Apis(cmd) => apis::run(cmd).await,
             Command::Migrate { config } => migrate(config).await,
             Command::Keys(cmd) => keys::run(cmd).await,
             Command::Audit { conn, client, json } => keys::audit(conn, client, json).await,

@@ -10,7 +10,7 @@ use crate::http::admin::leaked::LeakedSecretResponse;
 use crate::http::admin::views::{ClientView, CreatedClient, CreatedSecret};
 
 /// A text cell: `-` when empty.
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     if s.is_empty() {
         "-".into()
     } else {
@@ -19,12 +19,12 @@ fn text(s: &str) -> String {
 }
 
 /// An optional text cell: `-` when absent or empty.
-fn opt(s: &Option<String>) -> String {
+pub(super) fn opt(s: &Option<String>) -> String {
     s.as_deref().map_or_else(|| "-".into(), text)
 }
 
 /// A list cell: the items separated by spaces, `-` when there are none.
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "-".into();
     }
@@ -32,7 +32,7 @@ fn list(items: &[String]) -> String {
 }
 
 /// Pretty JSON with the keys in alphabetical order, as scripts have always had it.
-fn json_out(v: &impl Serialize) {
+pub(super) fn json_out(v: &impl Serialize) {
     let value = serde_json::to_value(v).unwrap_or_default();
     println!(
         "{}",
@@ -41,7 +41,7 @@ fn json_out(v: &impl Serialize) {
 }
 
 /// A table with a header row, columns padded to their widest cell.
-fn table(header: &[&str], rows: &[Vec<String>]) {
+pub(super) fn table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -72,6 +72,17 @@ fn client_fields(c: &ClientView) {
         ("name", text(&c.name)),
         ("description", text(&c.description)),
         ("scopes", list(&c.scopes)),
+        (
+            "scopes locked",
+            if c.scopes_locked { "yes" } else { "no" }.to_owned(),
+        ),
+        ("tenants", list(&c.tenants)),
+        (
+            "claims",
+            c.claims
+                .as_ref()
+                .map_or_else(|| "-".into(), Value::to_string),
+        ),
         ("token lifetime", lifetime),
         ("created", text(&c.created_at)),
         ("updated", text(&c.updated_at)),

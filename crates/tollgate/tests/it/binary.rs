@@ -177,6 +177,7 @@ fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
     assert!(ok, "{e}");
     let token: Value = serde_json::from_str(&token_json).unwrap();
     let access_token = token["access_token"].as_str().unwrap().to_owned();
+    register_reports_api(&base, &id, &secret);
     let (ok, created, e) = cli(
         &base,
         &id,
@@ -318,6 +319,41 @@ fn first_start_prints_the_admin_credentials_once_and_logs_never_hold_secrets() {
     );
 }
 
+/// Registers `https://api.example.com` with the permissions `reports:export` and
+/// `reports:read`; returns its `api_id`.
+fn register_reports_api(base: &str, id: &str, secret: &str) -> String {
+    let (ok, out, e) = cli(
+        base,
+        id,
+        secret,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "https://api.example.com",
+            "--name",
+            "Reports API",
+            "--permission",
+            "reports:export=Export reports as CSV",
+            "--permission",
+            "reports:read",
+            "--json",
+        ],
+    );
+    assert!(ok, "{e}");
+    let api: Value = serde_json::from_str(&out).unwrap();
+    api["api_id"].as_str().unwrap().to_owned()
+}
+
+/// The claims of a JWT, unverified.
+fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 fn cli_with_stdin(
     base: &str,
     id: &str,
@@ -363,6 +399,7 @@ fn the_cli_manages_keys_exports_leaks_and_shows_the_audit_trail() {
         ],
     );
     let base = server.base.clone();
+    register_reports_api(&base, id, secret);
 
     let (ok, env, e) = cli(
         &base,
@@ -486,4 +523,171 @@ fn the_cli_refuses_plain_http_to_a_remote_host_unless_told_it_is_insecure() {
         assert!(!ok);
         assert!(e.contains("cannot reach"), "{endpoint}: {e}");
     }
+}
+
+#[test]
+fn the_cli_manages_the_catalogue_and_reports_permissions_in_use() {
+    let dir = TestDir::new();
+    let (id, secret) = ("cli-admin", "cli-admin-secret-0123456789abcdef0123456789");
+    let server = Server::start(
+        &dir,
+        &[
+            ("TOLLGATE_BOOTSTRAP_CLIENT_ID", id),
+            ("TOLLGATE_BOOTSTRAP_CLIENT_SECRET", secret),
+        ],
+    );
+    let base = server.base.clone();
+
+    let api_id = register_reports_api(&base, id, secret);
+    assert!(api_id.starts_with("api_"), "{api_id}");
+    // A permission without a value never reaches the server.
+    let (ok, _, e) = cli(
+        &base,
+        id,
+        secret,
+        &[
+            "apis",
+            "create",
+            "--identifier",
+            "https://other.example.com",
+            "--name",
+            "Other",
+            "--permission",
+            "=no value",
+        ],
+    );
+    assert!(!ok && e.contains("VALUE=DESCRIPTION"), "{e}");
+
+    let (ok, listed, e) = cli(&base, id, secret, &["apis", "list"]);
+    assert!(ok, "{e}");
+    for needle in [
+        "API ID",
+        "api_tollgate",
+        api_id.as_str(),
+        "https://api.example.com",
+    ] {
+        assert!(listed.contains(needle), "{needle} in {listed}");
+    }
+    let (ok, shown, e) = cli(&base, id, secret, &["apis", "get", &api_id]);
+    assert!(ok, "{e}");
+    for needle in [
+        "PERMISSION",
+        "reports:export",
+        "Export reports as CSV",
+        "reports:read",
+    ] {
+        assert!(shown.contains(needle), "{needle} in {shown}");
+    }
+
+    // A client with both permissions, a tenant and a static claim.
+    let (ok, created, e) = cli(
+        &base,
+        id,
+        secret,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "exporter",
+            "--scope",
+            "reports:export",
+            "--scope",
+            "reports:read",
+            "--tenant",
+            "acme",
+            "--claims",
+            r#"{"org": "acme"}"#,
+            "--json",
+        ],
+    );
+    assert!(ok, "{e}");
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let client_id = created["client"]["client_id"].as_str().unwrap().to_owned();
+    let client_secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(created["client"]["tenants"], serde_json::json!(["acme"]));
+    let (ok, token, e) = cli(&base, &client_id, &client_secret, &["token"]);
+    assert!(ok, "{e}");
+    let claims = jwt_claims(token.trim());
+    assert_eq!(claims["aud"], "https://api.example.com");
+    assert_eq!(claims["tenant"], "acme");
+    assert_eq!(claims["org"], "acme");
+    let (ok, _, e) = cli(
+        &base,
+        id,
+        secret,
+        &["clients", "create", "--name", "x", "--claims", "[1]"],
+    );
+    assert!(!ok && e.contains("JSON object"), "{e}");
+    let (ok, locked, e) = cli(
+        &base,
+        id,
+        secret,
+        &[
+            "clients",
+            "create",
+            "--name",
+            "locked",
+            "--lock-scopes",
+            "--json",
+        ],
+    );
+    assert!(ok, "{e}");
+    let locked: Value = serde_json::from_str(&locked).unwrap();
+    assert_eq!(locked["client"]["scopes_locked"], true);
+
+    // Removing a permission a client holds is refused, naming the client, until told to
+    // take it from clients too.
+    let remove = [
+        "apis",
+        "update",
+        api_id.as_str(),
+        "--remove-permission",
+        "reports:export",
+    ];
+    let (ok, _, e) = cli(&base, id, secret, &remove);
+    assert!(!ok, "refused");
+    assert!(
+        e.contains(&client_id) && e.contains("--take-from-clients"),
+        "{e}"
+    );
+    let (ok, updated, e) = cli(
+        &base,
+        id,
+        secret,
+        &[&remove[..], &["--take-from-clients", "--json"][..]].concat(),
+    );
+    assert!(ok, "{e}");
+    let updated: Value = serde_json::from_str(&updated).unwrap();
+    assert_eq!(
+        updated["permissions"],
+        serde_json::json!([{"value": "reports:read", "description": ""}])
+    );
+    let (ok, client, e) = cli(&base, id, secret, &["clients", "get", &client_id, "--json"]);
+    assert!(ok, "{e}");
+    let client: Value = serde_json::from_str(&client).unwrap();
+    assert_eq!(client["scopes"], serde_json::json!(["reports:read"]));
+    let (ok, client, e) = cli(
+        &base,
+        id,
+        secret,
+        &["clients", "update", &client_id, "--no-claims", "--json"],
+    );
+    assert!(ok, "{e}");
+    let client: Value = serde_json::from_str(&client).unwrap();
+    assert!(client["claims"].is_null(), "{client}");
+
+    // Deleting the API: the same refusal while the client holds reports:read.
+    let (ok, _, e) = cli(&base, id, secret, &["apis", "delete", &api_id]);
+    assert!(!ok && e.contains(&client_id), "{e}");
+    let (ok, _, e) = cli(
+        &base,
+        id,
+        secret,
+        &["apis", "delete", &api_id, "--take-from-clients"],
+    );
+    assert!(ok, "{e}");
+    let (ok, _, _) = cli(&base, id, secret, &["apis", "get", &api_id]);
+    assert!(!ok, "gone");
+    let (ok, _, _) = server.terminate();
+    assert!(ok);
 }
