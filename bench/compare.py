@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""A/B comparison of the token endpoint of two builds, on one machine, in alternating runs.
+
+    python3 bench/compare.py --baseline /path/to/old/tollgate [--candidate target/release/tollgate]
+
+Each build serves one client (ES256, request log on, as in bench/run.py); wrk loads one, then
+the other, `--rounds` times, so drift in what else the machine does falls on both alike.
+Prints requests/s per run and the candidate's change against the baseline.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (bench/run.py: the server wrapper and the wrk driver)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--baseline", required=True)
+    ap.add_argument("--candidate", default=os.path.join(run.ROOT, "target", "release", "tollgate"))
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="tollgate-compare-")
+    form = "grant_type=client_credentials"
+    servers = {}
+    try:
+        for name, binary in (("baseline", args.baseline), ("candidate", args.candidate)):
+            server = run.Tollgate(binary, os.path.join(work, name))
+            (cid, csec), = server.seed(1, ["reports:export"])
+            servers[name] = (server, run.basic(cid, csec))
+        rps = {name: [] for name in servers}
+        for _ in range(args.rounds):
+            for name, (server, auth) in servers.items():
+                r = run.wrk(f"{server.base}/oauth2/token", args.duration, args.connections,
+                            body=form, auth_lines=[auth], workdir=work, pid=server.proc.pid)
+                rps[name].append(r["rps"])
+                print(f"compare: {name}: {r['rps']:,.0f} req/s", file=sys.stderr)
+        base, cand = statistics.mean(rps["baseline"]), statistics.mean(rps["candidate"])
+        for name, values in rps.items():
+            print(f"{name}: mean {statistics.mean(values):,.0f} req/s over {len(values)} runs "
+                  f"({', '.join(f'{v:,.0f}' for v in values)})")
+        print(f"candidate vs baseline: {(cand - base) / base:+.1%}")
+    finally:
+        for server, _ in servers.values():
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
