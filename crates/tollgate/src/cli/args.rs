@@ -39,6 +39,27 @@ pub enum Command {
         #[arg(long, env = "TOLLGATE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Write a consistent copy of the SQLite database while the server runs (PostgreSQL: use
+    /// pg_dump). The key-encryption key is not in it: back that up separately.
+    Backup {
+        #[arg(long, env = "TOLLGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The backup file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Put a backup made by `tollgate backup` in place of the SQLite database. Stop the server
+    /// first; the database it replaces is kept beside it.
+    Restore {
+        #[arg(long, env = "TOLLGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// Restore even though the database looks in use (a server that did not stop cleanly).
+        #[arg(long)]
+        force: bool,
+    },
     /// Signing keys: list them, or rotate one.
     #[command(subcommand)]
     Keys(KeysCommand),

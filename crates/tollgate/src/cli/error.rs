@@ -21,6 +21,13 @@ pub enum CliError {
     Server(std::io::Error),
     #[error("migration failed: {0}")]
     Migration(BuildError),
+    #[error(transparent)]
+    Backup(#[from] crate::store::sqlite::backup::BackupError),
+    #[error(
+        "this installation uses PostgreSQL: back it up with pg_dump and restore with \
+         pg_restore (docs/deploy.md, \"Backups\"); `tollgate backup` copies SQLite databases"
+    )]
+    BackupPostgres,
     #[error("--endpoint `{endpoint}` is not a URL ({source}); use e.g. http://127.0.0.1:8080")]
     EndpointNotUrl {
         endpoint: String,

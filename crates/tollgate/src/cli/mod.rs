@@ -6,6 +6,7 @@
 mod api;
 mod apis;
 mod args;
+mod backup;
 mod clients;
 mod error;
 mod keys;
@@ -45,6 +46,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Command::Clients(cmd) => clients::run(cmd).await,
             Command::Apis(cmd) => apis::run(cmd).await,
             Command::Migrate { config } => migrate(config).await,
+            Command::Backup { config, output } => backup::backup(config, &output).await,
+            Command::Restore {
+                config,
+                input,
+                force,
+            } => backup::restore(config, &input, force).await,
             Command::Keys(cmd) => keys::run(cmd).await,
             Command::Audit { conn, client, json } => keys::audit(conn, client, json).await,
             Command::Token {

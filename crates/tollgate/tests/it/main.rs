@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod binary;
 mod bootstrap;
 mod catalogue;

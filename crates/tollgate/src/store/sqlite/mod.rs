@@ -7,6 +7,7 @@
 
 mod apis;
 mod audit;
+pub mod backup;
 mod clients;
 mod keys;
 mod revocations;
