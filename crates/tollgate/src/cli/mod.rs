@@ -6,6 +6,7 @@
 mod api;
 mod apis;
 mod args;
+mod args_apis;
 mod backup;
 mod clients;
 mod error;

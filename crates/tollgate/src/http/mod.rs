@@ -1,6 +1,7 @@
 //! The HTTP layer: routing, and mapping between HTTP and the service. Handlers are thin.
 
 pub mod admin;
+mod headers;
 pub mod health;
 pub mod log;
 pub mod oauth;
@@ -32,6 +33,7 @@ pub use log::{ClientSlot, InternalError};
 
 pub fn router(state: AppState) -> Router {
     let issuer_path = state.tollgate.policy().issuer_path();
+    let https = state.tollgate.policy().issuer.starts_with("https:");
     // The endpoints a client calls with its credentials; every answer is `no-store`.
     let client_endpoints = Router::new()
         .route(oauth::TOKEN_PATH, post(oauth::token::token))
@@ -79,5 +81,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin/v1", admin::router())
         .fallback(admin::problem::not_found)
         .with_state(state)
+        .layer(axum::middleware::map_response_with_state(
+            headers::Https(https),
+            headers::security_headers,
+        ))
         .layer(axum::middleware::from_fn(log::log_request))
 }

@@ -232,3 +232,37 @@ async fn over_long_tokens_are_refused_before_decoding() {
     let r = app.admin_with(&token, Method::GET, "/clients", None).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let requests = [
+        app.http
+            .post(app.url("/oauth2/token"))
+            .form(&[("grant_type", "client_credentials")]),
+        app.http.get(app.url("/oauth2/jwks")),
+        app.http
+            .get(app.url("/.well-known/oauth-authorization-server")),
+        app.http
+            .get(app.url("/admin/v1/clients"))
+            .bearer_auth(&admin),
+        app.http.get(app.url("/admin/v1/clients")),
+        app.http.get(app.url("/nowhere")),
+        app.http.get(app.url("/healthz")),
+    ];
+    for request in requests {
+        let r = request.send().await.unwrap();
+        let h = r.headers();
+        let url = r.url().path().to_owned();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{url}");
+        assert_eq!(h["x-frame-options"], "DENY", "{url}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{url}");
+        assert_eq!(
+            h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
+            "{url}"
+        );
+        // The test server's issuer is plain http on loopback.
+        assert!(h.get("strict-transport-security").is_none(), "{url}");
+    }
+}
