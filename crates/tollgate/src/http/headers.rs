@@ -2,9 +2,7 @@
 //! browser that loads one anyway is told not to sniff, frame or run anything in it, and not to
 //! pass the URL on as a referrer.
 
-use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 const FIXED: [(HeaderName, &str); 4] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -21,8 +19,7 @@ const FIXED: [(HeaderName, &str); 4] = [
 #[derive(Debug, Clone, Copy)]
 pub struct Https(pub bool);
 
-pub async fn security_headers(State(https): State<Https>, mut response: Response) -> Response {
-    let h = response.headers_mut();
+pub fn set_security_headers(h: &mut HeaderMap, https: Https) {
     for (name, value) in FIXED {
         h.insert(name, HeaderValue::from_static(value));
     }
@@ -32,5 +29,4 @@ pub async fn security_headers(State(https): State<Https>, mut response: Response
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    response
 }

@@ -4,10 +4,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::headers::{Https, set_security_headers};
 use crate::domain::secret::may_hold_secret;
 use crate::telemetry::{RequestLine, write_request_line};
 
@@ -44,7 +45,7 @@ impl ClientSlot {
 pub struct InternalError(pub String);
 
 /// The middleware that writes each request's log line.
-pub async fn log_request(mut request: Request, next: Next) -> Response {
+pub async fn log_request(State(https): State<Https>, mut request: Request, next: Next) -> Response {
     #[allow(clippy::disallowed_methods)] // Latency is measured, not a domain time.
     let start = Instant::now();
     let method = request.method().clone();
@@ -52,7 +53,8 @@ pub async fn log_request(mut request: Request, next: Next) -> Response {
     let uri = request.uri().clone();
     let slot = ClientSlot::default();
     request.extensions_mut().insert(slot.clone());
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    set_security_headers(response.headers_mut(), https);
     let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     let status = response.status().as_u16();
     let client_id = slot.0.get().map_or("-", String::as_str);
