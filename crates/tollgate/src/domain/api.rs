@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::algorithm::Algorithm;
-use super::client::{ClientName, Description, FieldError};
+use super::client::{ClientName, Description, FieldError, describe_overrides};
 use super::hex;
 use super::scope::{
     ADMIN_SCOPE, APIS_READ_SCOPE, APIS_WRITE_SCOPE, AUDIT_READ_SCOPE, CLIENTS_READ_SCOPE,
@@ -280,18 +280,11 @@ impl ApiPatch {
         if self.permissions.is_some() {
             fields.push("permissions".to_owned());
         }
-        if let Some(l) = self.access_token_lifetime {
-            fields.push(match l {
-                Some(l) => format!("access_token_lifetime {l}"),
-                None => "access_token_lifetime default".to_owned(),
-            });
-        }
-        if let Some(a) = self.signing_algorithm {
-            fields.push(match a {
-                Some(a) => format!("signing_algorithm {a}"),
-                None => "signing_algorithm default".to_owned(),
-            });
-        }
+        describe_overrides(
+            &mut fields,
+            self.access_token_lifetime,
+            self.signing_algorithm,
+        );
         fields.join(", ")
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::api::{Api, ApiId, Permission};
+use super::api::{Api, Permission};
 use super::client::FieldError;
 use super::scope::{Scope, ScopeSet};
 
@@ -59,8 +59,9 @@ impl Catalogue {
         self.by_permission.get(scope).copied()
     }
 
-    pub(crate) fn api_index_of(&self, id: &ApiId) -> usize {
-        self.by_id.get(id.as_str()).copied().unwrap_or(usize::MAX)
+    /// Index of the API with this identifier.
+    pub(crate) fn identifier_index(&self, identifier: &str) -> Option<usize> {
+        self.by_identifier.get(identifier).copied()
     }
 
     pub(crate) fn at(&self, index: usize) -> &Api {
@@ -146,7 +147,7 @@ pub fn removed_permissions(before: &[Permission], after: &[Permission]) -> Vec<S
 pub(crate) mod tests {
     use super::*;
     use crate::clock::UnixTime;
-    use crate::domain::api::{ApiIdentifier, BUILTIN_PERMISSIONS};
+    use crate::domain::api::{ApiId, ApiIdentifier, BUILTIN_PERMISSIONS};
     use crate::domain::client::{ClientName, Description};
 
     pub(crate) fn api(id: &str, identifier: &str, permissions: &[&str]) -> Api {

@@ -203,6 +203,27 @@ pub fn parse_scopes(items: &[String]) -> Result<ScopeSet, FieldError> {
     ScopeSet::parse_list(items).map_err(|e: ScopeError| FieldError::new("scopes", e.to_string()))
 }
 
+/// For the audit trail of a client or API patch: the lifetime and algorithm it sets, or resets
+/// to the server default (`Some(None)`).
+pub(crate) fn describe_overrides(
+    fields: &mut Vec<String>,
+    lifetime: Option<Option<u64>>,
+    algorithm: Option<Option<Algorithm>>,
+) {
+    if let Some(l) = lifetime {
+        fields.push(match l {
+            Some(l) => format!("access_token_lifetime {l}"),
+            None => "access_token_lifetime default".to_owned(),
+        });
+    }
+    if let Some(a) = algorithm {
+        fields.push(match a {
+            Some(a) => format!("signing_algorithm {a}"),
+            None => "signing_algorithm default".to_owned(),
+        });
+    }
+}
+
 /// A stored client secret: its hash and lifecycle, never the secret itself.
 #[derive(Clone, Debug)]
 pub struct SecretInfo {
@@ -283,18 +304,11 @@ impl ClientPatch {
         if let Some(s) = &self.scopes {
             fields.push(format!("scopes {:?}", s.to_delimited()));
         }
-        if let Some(l) = self.access_token_lifetime {
-            fields.push(match l {
-                Some(l) => format!("access_token_lifetime {l}"),
-                None => "access_token_lifetime default".to_owned(),
-            });
-        }
-        if let Some(a) = self.signing_algorithm {
-            fields.push(match a {
-                Some(a) => format!("signing_algorithm {a}"),
-                None => "signing_algorithm default".to_owned(),
-            });
-        }
+        describe_overrides(
+            &mut fields,
+            self.access_token_lifetime,
+            self.signing_algorithm,
+        );
         if let Some(t) = &self.tenants {
             let t: Vec<&str> = t.iter().map(Tenant::as_str).collect();
             fields.push(format!("tenants {:?}", t.join(" ")));

@@ -172,12 +172,11 @@ pub fn grant(
         (scope, Audience::One(audience))
     } else {
         for r in &request.resources {
-            let Some(api) = catalogue.by_identifier(r) else {
+            let Some(index) = catalogue.identifier_index(r) else {
                 return Err(GrantError::InvalidTarget(format!(
                     "no API with the identifier {r} is registered"
                 )));
             };
-            let index = catalogue.api_index_of(&api.id);
             let holds = client
                 .scopes
                 .iter()

@@ -7,6 +7,7 @@ use super::StartError;
 use crate::cache::ClientCache;
 use crate::clock::{Rng, UnixTime};
 use crate::domain::api::{Api, ApiId, ApiIdentifier, Permission, RESERVED_PREFIX};
+use crate::domain::catalogue::Catalogue;
 use crate::domain::client::{ClientName, Description, MAX_NAME_LEN};
 use crate::store::Store;
 
@@ -71,15 +72,11 @@ pub(super) async fn prepare_catalogue(
     }
     // Scopes clients hold that no API publishes go to the API of the audience their tokens
     // carried until now: the first configured audience, or the issuer.
-    let published: Vec<String> = apis
-        .iter()
-        .flat_map(|a| a.all_permissions())
-        .map(|p| p.value.to_string())
-        .collect();
+    let published = Catalogue::new(apis.clone());
     let orphans: Vec<String> = cache
         .held_scopes()
         .into_iter()
-        .filter(|s| !published.contains(s) && !s.starts_with(RESERVED_PREFIX))
+        .filter(|s| published.api_of(s).is_none() && !s.starts_with(RESERVED_PREFIX))
         .collect();
     if !orphans.is_empty() {
         let target = audiences.first().map_or(issuer, String::as_str);
