@@ -8,12 +8,16 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, Rng, SystemClock, SystemRng, random_bytes};
-use crate::config::{Config, DatabaseUrl, Issuer, KekMaterial};
+mod kek;
+use kek::resolve_kek;
+
+use crate::clock::{Clock, Rng, SystemClock, SystemRng};
+use crate::config::{Config, DatabaseUrl, Issuer};
 use crate::domain::token::TokenPolicy;
 use crate::http::{self, AppState};
 use crate::keys::Kek;
 use crate::keys::RotationPolicy;
+use crate::service::people::{self, ConsoleSettings, People};
 use crate::service::{Bootstrapped, Settings, StartError, Tollgate};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
@@ -41,6 +45,8 @@ pub enum BuildError {
     Kek(String),
     #[error(transparent)]
     Start(#[from] StartError),
+    #[error("console: {0}")]
+    Console(String),
 }
 
 /// The key-encryption key's default file in the data directory.
@@ -54,6 +60,8 @@ pub struct Application {
     cache_refresh_interval: Duration,
     /// The administrator client created by this start, if any (to be shown once).
     pub bootstrapped: Option<Bootstrapped>,
+    /// While no administrator exists: the one-time link where the first owner signs up.
+    pub setup_link: Option<String>,
 }
 
 impl Application {
@@ -95,6 +103,16 @@ impl Application {
         let started = async {
             let kek = resolve_kek(config, store.as_ref(), rng.as_ref()).await?;
             tracing::info!(kek = kek.id(), "key-encryption key loaded");
+            let previous_kek = config.previous_kek.as_ref().map(|m| Kek::new(&m.0));
+            let console_key = people::console_key(
+                store.as_ref(),
+                &kek,
+                previous_kek.as_ref(),
+                rng.as_ref(),
+                clock.now(),
+            )
+            .await
+            .map_err(|e| BuildError::Console(e.to_string()))?;
             let settings = Settings {
                 policy,
                 algorithms,
@@ -106,23 +124,41 @@ impl Application {
                 audiences: config.audiences.clone(),
                 lock_client_scopes: config.lock_client_scopes,
                 kek,
-                previous_kek: config.previous_kek.as_ref().map(|m| Kek::new(&m.0)),
+                previous_kek,
             };
-            let tollgate = Tollgate::start(store.clone(), settings, clock, rng).await?;
+            let tollgate =
+                Tollgate::start(store.clone(), settings, clock.clone(), rng.clone()).await?;
             let now = tollgate.now();
             let bootstrapped = tollgate.bootstrap(config.bootstrap.as_ref(), now).await?;
-            Ok::<_, BuildError>((tollgate, bootstrapped))
+            let people = People::new(
+                store.clone(),
+                &console_key,
+                ConsoleSettings {
+                    issuer: issuer.as_str().to_owned(),
+                    mfa: config.console.mfa,
+                    sessions: config.console.sessions,
+                    sso: config.console.sso.clone(),
+                },
+                clock,
+                rng,
+            );
+            let setup_link = people
+                .bootstrap(config.console.bootstrap_owner.as_ref(), now)
+                .await
+                .map_err(|e| BuildError::Console(e.to_string()))?;
+            Ok::<_, BuildError>((tollgate, bootstrapped, people, setup_link))
         }
         .await;
         lock.release().await;
-        let (tollgate, bootstrapped) = started?;
+        let (tollgate, bootstrapped, people, setup_link) = started?;
         tollgate.freshness().set_grace(config.database_outage_grace);
         Ok(Application {
             listener,
-            state: AppState::new(Arc::new(tollgate)),
+            state: AppState::new(Arc::new(tollgate), Arc::new(people)),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
             bootstrapped,
+            setup_link,
         })
     }
 
@@ -166,7 +202,13 @@ impl Application {
             shutdown.await;
             let _ = stopping_tx.send(());
         };
-        let serve = axum::serve(self.listener, router).with_graceful_shutdown(signal);
+        // The peer address is kept with each connection for the console's sign-in backoff
+        // and audit trail.
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let serve = tokio::spawn(async move { serve.await });
         let outcome = tokio::select! {
             r = serve => served(r),
@@ -248,75 +290,10 @@ async fn upkeep(state: AppState) {
         tick.tick().await;
         let now = state.tollgate.now();
         state.tollgate.upkeep(now).await;
+        if let Err(e) = state.people.prune_sessions(now).await {
+            tracing::warn!(error = %e, "could not remove expired console sessions");
+        }
     }
-}
-
-/// Where the key-encryption key comes from: the configuration, or the default file in the data
-/// directory, generated on the first start of a new installation. An installation that has
-/// keys but no key-encryption key refuses to start.
-///
-/// Nodes sharing a PostgreSQL database must all hold the same key-encryption key, and a file
-/// each node generated in its own data directory would differ from node to node: on
-/// PostgreSQL the key must be configured explicitly.
-async fn resolve_kek(config: &Config, store: &dyn Store, rng: &dyn Rng) -> Result<Kek, BuildError> {
-    if let Some(m) = &config.kek {
-        return Ok(Kek::new(&m.0));
-    }
-    if matches!(config.database_url, DatabaseUrl::Postgres(_)) {
-        return Err(BuildError::Kek(
-            "a PostgreSQL database is shared by every node, and every node must encrypt and \
-             decrypt its keys with the same key-encryption key: set \
-             TOLLGATE_KEY_ENCRYPTION_KEY_FILE (or TOLLGATE_KEY_ENCRYPTION_KEY) to the same \
-             32-byte base64 key on every node (e.g. from `openssl rand -base64 32`), kept apart \
-             from the database. Tollgate does not generate one in the data directory on \
-             PostgreSQL, since each node would make a different one"
-                .to_owned(),
-        ));
-    }
-    let path = config.data_dir.join(KEK_FILE);
-    if path.exists() {
-        return KekMaterial::read_file(&path)
-            .map(|m| Kek::new(&m.0))
-            .map_err(BuildError::Kek);
-    }
-    if store.has_keys().await.map_err(StartError::from)? {
-        return Err(BuildError::Kek(format!(
-            "the database holds encrypted keys but no key-encryption key was found: set \
-             TOLLGATE_KEY_ENCRYPTION_KEY_FILE (or TOLLGATE_KEY_ENCRYPTION_KEY) to the key this \
-             installation was started with, or restore {}",
-            path.display()
-        )));
-    }
-    let material = zeroize::Zeroizing::new(random_bytes::<{ crate::keys::sealing::KEK_LEN }>(rng));
-    use base64::Engine;
-    let text = zeroize::Zeroizing::new(format!(
-        "{}\n",
-        base64::engine::general_purpose::STANDARD.encode(material.as_ref())
-    ));
-    write_private_file(&path, text.as_bytes())
-        .map_err(|e| BuildError::Kek(format!("cannot write {}: {e}", path.display())))?;
-    tracing::warn!(
-        path = %path.display(),
-        "generated a key-encryption key: it encrypts the signing keys and the secret-hashing key \
-         in the database. Back it up apart from the database, or move it to a secret store and \
-         point TOLLGATE_KEY_ENCRYPTION_KEY_FILE at it"
-    );
-    Ok(Kek::new(&material))
-}
-
-/// Creates `path` readable by its owner only (0600), failing if it exists.
-fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(path)?;
-    f.write_all(contents)?;
-    f.sync_all()
 }
 
 /// Registers for SIGTERM and Ctrl-C at once (so a signal that arrives during startup is not

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
+pub use super::args_admins::AdminsCommand;
 pub use super::args_apis::ApisCommand;
 
 #[derive(Debug, Parser)]
@@ -59,6 +60,10 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The people who administer Tollgate in the console: invite, list, change, disable,
+    /// delete; `recover` when locked out.
+    #[command(subcommand)]
+    Admins(AdminsCommand),
     /// Signing keys: list them, or rotate one.
     #[command(subcommand)]
     Keys(KeysCommand),

@@ -89,6 +89,9 @@ pub enum CliError {
     Read(reqwest::Error),
     #[error(transparent)]
     Api(#[from] ApiProblem),
+    /// A command's own check failed; the message says what to do.
+    #[error("{0}")]
+    Usage(String),
     #[error(
         "nothing to update: give --name, --description, --scope, --no-scopes, --tenant, \
          --no-tenants, --claims, --no-claims, --token-lifetime or --default-token-lifetime"

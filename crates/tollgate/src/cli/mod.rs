@@ -3,15 +3,18 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod admins;
 mod api;
 mod apis;
 mod args;
+mod args_admins;
 mod args_apis;
 mod backup;
 mod clients;
 mod error;
 mod keys;
 mod output;
+mod output_admins;
 mod output_apis;
 
 use std::path::PathBuf;
@@ -54,6 +57,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 force,
             } => backup::restore(config, &input, force).await,
             Command::Keys(cmd) => keys::run(cmd).await,
+            Command::Admins(cmd) => admins::run(cmd).await,
             Command::Audit { conn, client, json } => keys::audit(conn, client, json).await,
             Command::Token {
                 conn,
@@ -104,6 +108,13 @@ async fn run_server(
                 tracing::info!(client_id = %b.client_id, "created the bootstrap administrator client from TOLLGATE_BOOTSTRAP_CLIENT_ID")
             }
         }
+    }
+    if let Some(link) = &app.setup_link {
+        // Not a log line either: whoever holds the link becomes the owner, once.
+        eprintln!(
+            "\n  No administrator yet. Open this link within an hour to create the first owner\n  \
+             (it works once):\n\n    {link}\n"
+        );
     }
     tracing::info!(
         addr = %app.local_addr(),

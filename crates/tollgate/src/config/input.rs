@@ -120,4 +120,5 @@ pub(super) struct Given {
     pub previous_kek_from_file: Option<KekMaterial>,
     pub bootstrap_client_id: Option<ClientId>,
     pub bootstrap_client_secret: Option<ClientSecret>,
+    pub console: super::console::ConsoleGiven,
 }

@@ -14,6 +14,7 @@
 //! be sure its cache is current; it keeps authenticating clients from its cache for
 //! `database_outage_grace` seconds (0: not at all), then answers 503 until the database is back.
 
+mod console;
 mod input;
 mod settings;
 mod values;
@@ -25,8 +26,9 @@ use std::path::{Path, PathBuf};
 use crate::domain::algorithm::Algorithm;
 use crate::service::BootstrapCredentials;
 use input::{Given, Raw};
-use settings::{Kind, SETTINGS, name_of};
+use settings::{Kind, all as all_settings, name_of};
 
+pub use console::ConsoleConfig;
 pub use settings::DEFAULT_OUTAGE_GRACE;
 pub use values::{DatabaseUrl, Issuer, KekMaterial, LogFormat};
 
@@ -75,6 +77,8 @@ pub struct Config {
     pub kek: Option<KekMaterial>,
     /// The key-encryption key being replaced, while rotating it.
     pub previous_kek: Option<KekMaterial>,
+    /// Sign-in, sessions, single sign-on and the first owner.
+    pub console: ConsoleConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +150,7 @@ impl Config {
                     path: path.to_owned(),
                     message,
                 };
-                match SETTINGS.iter().find(|s| s.key == key) {
+                match all_settings().find(|s| s.key == key) {
                     Some(s) if s.kind == Kind::EnvOnly => {
                         return Err(file_error(format!(
                             "`{key}` is read from the environment only ({})",
@@ -168,7 +172,7 @@ impl Config {
             if !name.starts_with("TOLLGATE_") {
                 continue;
             }
-            match SETTINGS.iter().find(|s| s.env_name() == name) {
+            match all_settings().find(|s| s.env_name() == name) {
                 Some(s) => {
                     raw.insert(s.key, Raw::Text(value));
                 }
@@ -177,7 +181,7 @@ impl Config {
             }
         }
         let mut given = Given::default();
-        for setting in SETTINGS {
+        for setting in all_settings() {
             if let Some(value) = raw.remove(setting.key).or_else(|| setting.default_value()) {
                 (setting.parse)(&value, &mut given).map_err(|m| invalid(setting.name(), m))?;
             }
@@ -231,6 +235,10 @@ impl Config {
             "TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY / TOLLGATE_PREVIOUS_KEY_ENCRYPTION_KEY_FILE",
             "the previous key-encryption key",
         )?;
+        let console = given
+            .console
+            .build()
+            .map_err(|(name, m)| invalid(name, m))?;
         Ok(Config {
             listen: defaulted!(given.listen),
             issuer: given.issuer,
@@ -252,6 +260,7 @@ impl Config {
             lock_client_scopes: defaulted!(given.lock_client_scopes),
             kek,
             previous_kek,
+            console,
         })
     }
 }

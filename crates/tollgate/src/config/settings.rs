@@ -1,6 +1,6 @@
 //! Every setting, declared once.
 //!
-//! An entry of [`SETTINGS`] gives a setting's TOML key, its default, its meaning and its
+//! An entry of [`CORE`] (or of the console's list) gives a setting's TOML key, its default, its meaning and its
 //! parser; everything else follows from it. The environment variable is `TOLLGATE_` and the
 //! key in capitals; the TOML file and the environment are looked up here, so an unknown key or
 //! variable is refused; an error names `TOLLGATE_X / `x``; README.md's configuration table is
@@ -88,14 +88,18 @@ impl Setting {
 
 /// The name errors use for the setting with this key (the key itself if there is none).
 pub(super) fn name_of(key: &str) -> String {
-    SETTINGS
-        .iter()
+    all()
         .find(|s| s.key == key)
         .map_or_else(|| key.to_owned(), Setting::name)
 }
 
-/// Every setting, in the order of README.md's table (environment-only ones last).
-pub(super) static SETTINGS: &[Setting] = &[
+/// Every setting, in the order of README.md's table: these, then the console's.
+pub(super) fn all() -> impl Iterator<Item = &'static Setting> {
+    CORE.iter().chain(super::console::CONSOLE.iter())
+}
+
+/// The core settings (environment-only ones last).
+pub(super) static CORE: &[Setting] = &[
     Setting {
         key: "listen",
         kind: Kind::Value,
@@ -399,7 +403,7 @@ mod tests {
             "| TOML key | environment variable | default | meaning |".to_owned(),
             "|---|---|---|---|".to_owned(),
         ];
-        for s in SETTINGS.iter().filter(|s| s.kind != Kind::EnvOnly) {
+        for s in all().filter(|s| s.kind != Kind::EnvOnly) {
             let env = match s.kind {
                 Kind::List => format!("`{}` (comma-separated)", s.env_name()),
                 Kind::Value | Kind::EnvOnly => format!("`{}`", s.env_name()),
@@ -462,7 +466,7 @@ mod tests {
 
     #[test]
     fn every_declared_default_parses() {
-        for s in SETTINGS {
+        for s in all() {
             if let Some(value) = s.default_value() {
                 (s.parse)(&value, &mut Given::default())
                     .unwrap_or_else(|e| panic!("{}: {e}", s.key));
@@ -472,13 +476,13 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_lower_case() {
-        let mut keys: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
+        let mut keys: Vec<_> = all().map(|s| s.key).collect();
         assert!(
             keys.iter()
                 .all(|k| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
         );
         keys.sort_unstable();
         keys.dedup();
-        assert_eq!(keys.len(), SETTINGS.len());
+        assert_eq!(keys.len(), all().count());
     }
 }

@@ -23,10 +23,26 @@ pub enum AuditAction {
     PermissionAdded,
     PermissionRemoved,
     PermissionTaken,
+    AdminCreated,
+    AdminUpdated,
+    AdminRoleChanged,
+    AdminDisabled,
+    AdminEnabled,
+    AdminDeleted,
+    AdminInvited,
+    InvitationAccepted,
+    ResetLinkCreated,
+    PasswordChanged,
+    SignedIn,
+    SignInFailed,
+    MfaEnrolled,
+    MfaRemoved,
+    RecoveryCodeUsed,
+    SessionsRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 32] = [
         AuditAction::ClientCreated,
         AuditAction::ClientUpdated,
         AuditAction::ClientDeleted,
@@ -43,6 +59,22 @@ impl AuditAction {
         AuditAction::PermissionAdded,
         AuditAction::PermissionRemoved,
         AuditAction::PermissionTaken,
+        AuditAction::AdminCreated,
+        AuditAction::AdminUpdated,
+        AuditAction::AdminRoleChanged,
+        AuditAction::AdminDisabled,
+        AuditAction::AdminEnabled,
+        AuditAction::AdminDeleted,
+        AuditAction::AdminInvited,
+        AuditAction::InvitationAccepted,
+        AuditAction::ResetLinkCreated,
+        AuditAction::PasswordChanged,
+        AuditAction::SignedIn,
+        AuditAction::SignInFailed,
+        AuditAction::MfaEnrolled,
+        AuditAction::MfaRemoved,
+        AuditAction::RecoveryCodeUsed,
+        AuditAction::SessionsRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +95,22 @@ impl AuditAction {
             AuditAction::PermissionAdded => "permission.added",
             AuditAction::PermissionRemoved => "permission.removed",
             AuditAction::PermissionTaken => "permission.taken_from_client",
+            AuditAction::AdminCreated => "admin.created",
+            AuditAction::AdminUpdated => "admin.updated",
+            AuditAction::AdminRoleChanged => "admin.role_changed",
+            AuditAction::AdminDisabled => "admin.disabled",
+            AuditAction::AdminEnabled => "admin.enabled",
+            AuditAction::AdminDeleted => "admin.deleted",
+            AuditAction::AdminInvited => "admin.invited",
+            AuditAction::InvitationAccepted => "admin.invitation_accepted",
+            AuditAction::ResetLinkCreated => "admin.reset_link_created",
+            AuditAction::PasswordChanged => "admin.password_changed",
+            AuditAction::SignedIn => "admin.signed_in",
+            AuditAction::SignInFailed => "admin.sign_in_failed",
+            AuditAction::MfaEnrolled => "admin.mfa_enrolled",
+            AuditAction::MfaRemoved => "admin.mfa_removed",
+            AuditAction::RecoveryCodeUsed => "admin.recovery_code_used",
+            AuditAction::SessionsRevoked => "admin.sessions_revoked",
         }
     }
 

@@ -106,7 +106,7 @@ impl FieldError {
 /// (U+2066–U+2069) and the implicit marks (U+200E, U+200F, U+061C). They are not control
 /// characters to `char::is_control`, yet they reorder what a console or terminal shows, so a
 /// name such as `pay\u{202e}lanretxe` would read as another client's ("Trojan Source").
-fn is_bidi_format(c: char) -> bool {
+pub(crate) fn is_bidi_format(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 

@@ -1,16 +1,21 @@
 //! The domain: clients, the API catalogue, scopes, secrets and access tokens. Nothing here knows of HTTP.
 
+pub mod admin;
 pub mod algorithm;
 pub mod api;
 pub mod audit;
+pub mod backoff;
 pub mod catalogue;
 pub mod claims;
 pub mod client;
 pub mod grant;
+pub mod password;
+pub mod recovery;
 pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod token;
+pub mod totp;
 
 /// Lowercase hexadecimal, used for identifiers and secrets.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -1,6 +1,7 @@
-//! Headers every response carries. Tollgate answers JSON and JWTs only, never a page, so a
-//! browser that loads one anyway is told not to sniff, frame or run anything in it, and not to
-//! pass the URL on as a referrer.
+//! Headers every response carries. Outside the console Tollgate answers JSON and JWTs only,
+//! never a page, so a browser that loads one anyway is told not to sniff, frame or run anything
+//! in it, and not to pass the URL on as a referrer. Console pages set a Content-Security-Policy
+//! of their own (as strict, but allowing the console's own stylesheet).
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
@@ -21,7 +22,10 @@ pub struct Https(pub bool);
 
 pub fn set_security_headers(h: &mut HeaderMap, https: Https) {
     for (name, value) in FIXED {
-        h.insert(name, HeaderValue::from_static(value));
+        // The console's pages carry a policy of their own, which lets their stylesheet load.
+        if name != header::CONTENT_SECURITY_POLICY || !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
     }
     if https.0 {
         h.insert(

@@ -1,6 +1,7 @@
 //! The HTTP layer: routing, and mapping between HTTP and the service. Handlers are thin.
 
 pub mod admin;
+pub mod console;
 pub mod headers;
 pub mod health;
 pub mod log;
@@ -12,18 +13,22 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::service::Tollgate;
+use crate::service::people::People;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub tollgate: Arc<Tollgate>,
+    /// The administrators: console sign-in and sessions.
+    pub people: Arc<People>,
     /// Discovery and JWKS bodies, rebuilt when what they show changes.
     pub documents: Arc<oauth::metadata::Documents>,
 }
 
 impl AppState {
-    pub fn new(tollgate: Arc<Tollgate>) -> AppState {
+    pub fn new(tollgate: Arc<Tollgate>, people: Arc<People>) -> AppState {
         AppState {
             tollgate,
+            people,
             documents: Arc::default(),
         }
     }
@@ -79,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         // problem of its own); axum adds the `Allow` header.
         .method_not_allowed_fallback(oauth::token::method_not_allowed)
         .nest("/admin/v1", admin::router())
+        .merge(console::router())
         .fallback(admin::problem::not_found)
         .with_state(state)
         // The security headers are set by the request-log middleware, which sees every

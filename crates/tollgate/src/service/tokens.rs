@@ -166,10 +166,8 @@ impl Tollgate {
                 "the token is not meant for this API (audience)",
             ));
         }
-        if !claims
-            .scopes()
-            .any(|s| s == required_scope || s == ADMIN_SCOPE)
-        {
+        // The same check a console role goes through (`Role::allows`).
+        if !crate::domain::admin::permits(claims.scopes(), required_scope) {
             return Err(BearerError::InsufficientScope);
         }
         Ok(claims)

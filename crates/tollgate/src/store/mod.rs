@@ -1,8 +1,10 @@
 //! Storage behind one trait, with one implementation per database. Domain code sees only
 //! [`Store`].
 
+pub mod admins;
 pub mod postgres;
 mod rows;
+pub mod sessions;
 pub mod sqlite;
 
 use std::fmt::Debug;
@@ -29,6 +31,9 @@ pub enum StoreError {
     NameTaken,
     #[error("a client with this id already exists")]
     IdTaken,
+    /// The email address or single sign-on account is another administrator's.
+    #[error("an administrator with this email address already exists")]
+    EmailTaken,
     /// An API's identifier, name or a permission value is another API's already; the field.
     #[error("the API's {0} is taken by another API")]
     ApiConflict(&'static str),
@@ -113,7 +118,7 @@ pub struct SecretOwner {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + Debug {
+pub trait Store: admins::AdminStore + sessions::SessionStore + Send + Sync + Debug {
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 

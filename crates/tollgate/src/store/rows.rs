@@ -32,6 +32,7 @@ pub trait Columns {
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
     fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error>;
     fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
 }
 
@@ -51,6 +52,9 @@ macro_rules! columns {
                 self.try_get(column)
             }
             fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
                 self.try_get(column)
             }
             fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {

@@ -95,6 +95,10 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub dir: Arc<TestDir>,
     pub tollgate: Arc<tollgate::service::Tollgate>,
+    /// The first owner's one-time setup link, printed at start while there is no administrator.
+    pub setup_link: Option<String>,
+    /// The configuration it runs with.
+    pub config: Config,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -149,6 +153,7 @@ impl TestApp {
         let base = format!("http://{}", app.local_addr());
         let issuer = app.issuer().to_owned();
         let tollgate = app.state().tollgate.clone();
+        let setup_link = app.setup_link.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run(async {
@@ -162,6 +167,8 @@ impl TestApp {
             clock,
             dir,
             tollgate,
+            setup_link,
+            config,
             stop: Some(stop),
             task: Some(task),
         })

@@ -24,6 +24,8 @@ mod metadata;
 mod migrate;
 mod node;
 mod outage;
+mod people;
+mod people_roles;
 mod pg;
 mod schema;
 mod secrets;

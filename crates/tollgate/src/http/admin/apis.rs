@@ -44,10 +44,7 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     let new = NewApi::try_from(req)?;
     let now = state.tollgate.now();
-    let api = state
-        .tollgate
-        .create_api(&admin.client_id, new, now)
-        .await?;
+    let api = state.tollgate.create_api(&admin.actor, new, now).await?;
     tracing::info!(api_id = %api.id, "API registered");
     let location = format!("/admin/v1/apis/{}", api.id);
     let mut response = (StatusCode::CREATED, Json(ApiView::from(&api))).into_response();
@@ -118,7 +115,7 @@ pub async fn update(
     let take = removal.take_from_clients.unwrap_or(false);
     let api = state
         .tollgate
-        .update_api(&admin.client_id, &id, &patch, take, now)
+        .update_api(&admin.actor, &id, &patch, take, now)
         .await?;
     tracing::info!(api_id = %api.id, "API updated");
     Ok(Json(ApiView::from(&api)))
@@ -142,7 +139,7 @@ pub async fn delete(
     let take = removal.take_from_clients.unwrap_or(false);
     state
         .tollgate
-        .delete_api(&admin.client_id, &id, take, now)
+        .delete_api(&admin.actor, &id, take, now)
         .await?;
     tracing::info!(api_id = %id, "API removed");
     Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 
 use super::problem::Problem;
 use std::marker::PhantomData;
@@ -14,6 +14,7 @@ use crate::domain::scope::{
 use crate::http::AppState;
 use crate::http::ClientSlot;
 use crate::service::BearerError;
+use crate::service::people::SessionError;
 
 const REALM: &str = "tollgate-admin";
 
@@ -45,11 +46,21 @@ needs! {
 }
 
 /// Proof that the request carries a valid Tollgate token for the admin API with the scope
-/// `N` needs, or `tollgate:admin`.
+/// `N` needs, or `tollgate:admin`; or, without an `Authorization` header, a console session
+/// whose administrator's role holds that scope (state-changing requests then also carry the
+/// session's anti-forgery token in `X-CSRF-Token`).
 #[derive(Debug, Clone)]
 pub struct Admin<N> {
-    pub client_id: String,
+    /// Who acts, for the audit trail: the client id, or `admin:<email>` for a person.
+    pub actor: String,
     needs: PhantomData<N>,
+}
+
+/// Needs `tollgate:admin` itself: administrators are managed by owners only.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner;
+impl Needs for Owner {
+    const SCOPE: &'static str = ADMIN_SCOPE;
 }
 
 impl<N: Needs> FromRequestParts<AppState> for Admin<N> {
@@ -58,7 +69,12 @@ impl<N: Needs> FromRequestParts<AppState> for Admin<N> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin<N>, Problem> {
         let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
         let value = match (values.next(), values.next()) {
-            (None, _) => return Err(missing(N::SCOPE)),
+            (None, _) => {
+                return match crate::http::console::session_cookie(&parts.headers, &state.people) {
+                    Some(cookie) => by_session::<N>(parts, state, cookie).await,
+                    None => Err(missing(N::SCOPE)),
+                };
+            }
             (Some(_), Some(_)) => {
                 return Err(invalid_request("the Authorization header is repeated"));
             }
@@ -79,7 +95,7 @@ impl<N: Needs> FromRequestParts<AppState> for Admin<N> {
             Ok(claims) => {
                 ClientSlot::record(&parts.extensions, &claims.client_id);
                 Ok(Admin {
-                    client_id: claims.client_id,
+                    actor: claims.client_id,
                     needs: PhantomData,
                 })
             }
@@ -104,6 +120,53 @@ impl<N: Needs> FromRequestParts<AppState> for Admin<N> {
                 N::SCOPE
             ))),
         }
+    }
+}
+
+/// A console session in place of a bearer token: the role's permissions decide, the same
+/// check a token's scopes go through.
+async fn by_session<N: Needs>(
+    parts: &Parts,
+    state: &AppState,
+    cookie: String,
+) -> Result<Admin<N>, Problem> {
+    let now = state.people.now();
+    match state.people.authorize(Some(&cookie), N::SCOPE, now).await {
+        Ok(person) => {
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            let token = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !safe && !person.csrf_matches(token) {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "a request made with a console session must carry the session's \
+                     anti-forgery token in `X-CSRF-Token`",
+                ));
+            }
+            Ok(Admin {
+                actor: person.actor(),
+                needs: PhantomData,
+            })
+        }
+        Err(SessionError::NotSignedIn | SessionError::Unfinished(_)) => Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "session_invalid",
+            "the console session has ended or is not signed in fully; sign in again",
+        )),
+        Err(SessionError::Forbidden) => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!(
+                "your role does not allow this operation: it needs `{}`",
+                N::SCOPE
+            ),
+        )),
+        Err(SessionError::Store(e)) if e.is_unavailable() => Err(Problem::unavailable(e)),
+        Err(SessionError::Store(e)) => Err(Problem::internal(e)),
     }
 }
 

@@ -148,7 +148,7 @@ pub async fn rotate(
     let now = state.tollgate.now();
     let status = state
         .tollgate
-        .rotate_key(&admin.client_id, alg, rotation.mode(), now)
+        .rotate_key(&admin.actor, alg, rotation.mode(), now)
         .await
         .map_err(ClientError::from)?;
     if rotation.compromised {

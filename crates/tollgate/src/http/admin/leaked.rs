@@ -59,7 +59,7 @@ pub async fn report(
     let now = state.tollgate.now();
     let report = state
         .tollgate
-        .disable_leaked_secret(&admin.client_id, &secret, now)
+        .disable_leaked_secret(&admin.actor, &secret, now)
         .await?;
     Ok(Json(LeakedSecretResponse {
         client_id: report.client_id.as_str().to_owned(),

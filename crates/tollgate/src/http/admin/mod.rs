@@ -4,6 +4,7 @@
 // A `Problem` is built at most once per failed request; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod admins;
 pub mod api_types;
 pub mod apis;
 pub mod audit;
@@ -54,6 +55,13 @@ pub fn router() -> Router<AppState> {
         .route("/keys", get(keys::list))
         .route("/keys/rotate", post(keys::rotate))
         .route("/audit", get(audit::list))
+        .route("/admins", post(admins::invite).get(admins::list))
+        .route(
+            "/admins/{admin_id}",
+            get(admins::get)
+                .patch(admins::update)
+                .delete(admins::delete),
+        )
         .route("/openapi.json", get(openapi_json))
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -67,8 +75,11 @@ pub fn router() -> Router<AppState> {
             authorization server. Every operation needs `Authorization: Bearer <token>` with a \
             token from Tollgate's own token endpoint carrying the scope the operation names \
             (`tollgate:clients:read`, `tollgate:apis:write`, ...) or `tollgate:admin`, which \
-            allows every operation. Errors are RFC 9457 problem details \
-            (`application/problem+json`).",
+            allows every operation. A person signed in to the console may call the same \
+            operations with their session cookie instead: their role grants the permissions \
+            (owner: `tollgate:admin`; manager: clients and APIs read and write, keys and audit \
+            read; viewer: read only), and a state-changing call carries the session's \
+            `X-CSRF-Token`. Errors are RFC 9457 problem details (`application/problem+json`).",
     ),
     servers((url = "/admin/v1")),
     paths(
@@ -88,6 +99,11 @@ pub fn router() -> Router<AppState> {
         keys::list,
         keys::rotate,
         audit::list,
+        admins::list,
+        admins::invite,
+        admins::get,
+        admins::update,
+        admins::delete,
     ),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
@@ -96,6 +112,7 @@ pub fn router() -> Router<AppState> {
         (name = "secrets", description = "Client secrets: rotation without downtime, leaked secrets"),
         (name = "keys", description = "Token signing keys and their rotation"),
         (name = "audit", description = "Who did what, and when"),
+        (name = "admins", description = "The people who administer Tollgate in the console, and their roles"),
     )
 )]
 pub struct AdminApi;

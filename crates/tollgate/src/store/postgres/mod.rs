@@ -10,6 +10,7 @@
 //! `revocations.rs`, `audit.rs`, `feed.rs` (changes made by other nodes) and `locks.rs`
 //! (advisory locks between nodes).
 
+mod admins;
 mod apis;
 mod audit;
 mod clients;

@@ -5,6 +5,7 @@
 //! `revocations.rs` and `audit.rs`. One node owns an SQLite file, so there is no change feed
 //! and no lock between nodes.
 
+mod admins;
 mod apis;
 mod audit;
 pub mod backup;

@@ -1,0 +1,14 @@
+//! [`crate::store::admins::AdminStore`] on PostgreSQL: the SQL shared with SQLite.
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::PostgresStore;
+use crate::clock::UnixTime;
+use crate::store::StoreError;
+
+async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
+    Ok(pool.begin().await?)
+}
+
+crate::store::admins::admin_store!(PostgresStore, Postgres, begin_write);
+crate::store::sessions::session_store!(PostgresStore, Postgres, begin_write);
