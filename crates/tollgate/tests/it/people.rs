@@ -191,35 +191,6 @@ pub async fn setup_owner(app: &TestApp, b: &mut Browser) {
     assert_eq!(done.location, "/console/sign-in?done=setup");
 }
 
-/// Signs in with a password and enrols TOTP; returns the setup key and the recovery codes.
-pub async fn enrol(app: &TestApp, b: &mut Browser, email: &str) -> (String, Vec<String>) {
-    let next = b.sign_in(email, PASSWORD).await;
-    assert_eq!(next.location, "/console/enrol", "{}", next.body);
-    let page = b.get("/console/enrol").await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("<svg"), "a QR code");
-    let key = by_id(&page.body, "setup-key");
-    let (csrf, pending) = (field(&page.body, "csrf"), field(&page.body, "pending"));
-    let done = b
-        .post(
-            "/console/enrol",
-            &[
-                ("csrf", &csrf),
-                ("pending", &pending),
-                ("code", &code(&key, app)),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    let codes: Vec<String> = done
-        .body
-        .split("<li><code>")
-        .skip(1)
-        .map(|s| s[..s.find('<').unwrap()].to_owned())
-        .collect();
-    (key, codes)
-}
-
 #[tokio::test]
 async fn the_first_owner_signs_up_with_the_setup_link_and_signs_in_with_a_second_factor() {
     let app = TestApp::spawn().await;

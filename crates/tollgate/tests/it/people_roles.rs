@@ -490,3 +490,27 @@ async fn a_recovery_link_sets_a_new_password_once_and_links_expire() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
+    let app = spawn_with_owner().await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
+    app.clock.advance(29 * 60);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK, "activity keeps it alive");
+    app.clock.advance(29 * 60);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    app.clock.advance(30 * 60);
+    assert_eq!(b.get("/console").await.location, "/console/sign-in", "idle for 30 minutes");
+
+    assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
+    for _ in 0..25 {
+        app.clock.advance(29 * 60);
+        b.get("/console").await;
+    }
+    assert_eq!(
+        b.get("/console").await.location,
+        "/console/sign-in",
+        "12 hours at most, however active"
+    );
+}

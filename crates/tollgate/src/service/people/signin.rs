@@ -8,7 +8,9 @@ use crate::clock::{UnixTime, random_bytes};
 use crate::domain::admin::{Admin, BearerValue, Email, SessionStage};
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::backoff::{ACCOUNT_LIMITS, ADDRESS_LIMITS, Limits};
-use crate::domain::password::{Password, PasswordHash, dummy_hash, hash_password, verify_password};
+use crate::domain::password::{
+    Password, PasswordHash, dummy_hash, hash_password, needs_rehash, verify_password,
+};
 use crate::domain::recovery;
 use crate::domain::totp::TotpSecret;
 
@@ -50,6 +52,8 @@ impl People {
             .as_ref()
             .and_then(|r| r.password_hash.clone())
             .map(PasswordHash::from_stored);
+        let stored_hash = stored.clone();
+        let fresh = password.clone();
         let verified = self.verify(password, stored).await;
         let admin = match record {
             Some(r) if verified && r.admin.is_active() => r.admin,
@@ -67,6 +71,15 @@ impl People {
             }
         };
         self.succeed(&account_key);
+        // Parameters raised since this password was set: store it at today's cost.
+        if stored_hash.as_ref().is_some_and(needs_rehash)
+            && let Some(p) = fresh
+        {
+            let rehashed = self.hash_password(p).await;
+            self.store
+                .set_password(&admin.id, rehashed.as_str(), now)
+                .await?;
+        }
         let stage = if admin.mfa_enrolled {
             SessionStage::SecondFactor
         } else if self.settings.mfa == MfaPolicy::Required {
