@@ -14,6 +14,7 @@ mod clients;
 mod follow;
 mod keys;
 mod secrets;
+pub mod sso;
 mod tokens;
 mod upgrade;
 mod upkeep;

@@ -27,5 +27,6 @@ mod outage;
 mod pg;
 mod schema;
 mod secrets;
+mod sso;
 mod token;
 mod upgrade;
