@@ -29,5 +29,6 @@ mod people_roles;
 mod pg;
 mod schema;
 mod secrets;
+mod sso;
 mod token;
 mod upgrade;
