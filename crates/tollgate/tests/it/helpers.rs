@@ -5,12 +5,15 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
-use tollgate::clock::{ManualClock, SystemRng, UnixTime};
+use tollgate::clock::{Clock, ManualClock, SystemRng, UnixTime};
 use tollgate::config::Config;
 use tollgate::startup::Application;
 
 use crate::node::Node;
 use crate::pg::{self, PgDatabase};
+
+/// In `TestApp::spawn_with`'s settings: start the test clock at the real time.
+pub const REAL_TIME_CLOCK: &str = "REAL_TIME_CLOCK";
 
 pub const ADMIN_ID: &str = "it-admin";
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
@@ -144,9 +147,22 @@ impl TestApp {
                 ADMIN_SECRET.into(),
             ),
         ]);
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        // `REAL_TIME_CLOCK` starts the test clock at the real time instead of a fixed one, for
+        // tests that meet software with a clock of its own (an OpenID Connect provider).
+        let real_time = extra.iter().any(|(k, _)| *k == REAL_TIME_CLOCK);
+        env.extend(
+            extra
+                .iter()
+                .filter(|(k, _)| *k != REAL_TIME_CLOCK)
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let config = Config::from_sources(None, env).map_err(|e| e.to_string())?;
-        let clock = Arc::new(ManualClock::new(UnixTime(1_900_000_000)));
+        let start = if real_time {
+            tollgate::clock::SystemClock.now()
+        } else {
+            UnixTime(1_900_000_000)
+        };
+        let clock = Arc::new(ManualClock::new(start));
         let app = Application::build_with(&config, clock.clone(), Arc::new(SystemRng))
             .await
             .map_err(|e| e.to_string())?;

@@ -12,6 +12,7 @@ mod binary;
 mod bootstrap;
 mod catalogue;
 mod cluster;
+mod console_sso;
 mod contracts;
 mod exports;
 mod hardening;

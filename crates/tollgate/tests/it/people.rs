@@ -17,6 +17,8 @@ pub struct Browser {
     base: String,
     http: reqwest::Client,
     pub session: Option<String>,
+    /// The cookie that binds a single sign-on attempt to this browser.
+    pub sso: Option<String>,
 }
 
 /// A page as the browser got it.
@@ -37,6 +39,7 @@ impl Browser {
                 .build()
                 .unwrap(),
             session: None,
+            sso: None,
         }
     }
 
@@ -46,6 +49,10 @@ impl Browser {
             if let Some(rest) = v.strip_prefix("tollgate_session=") {
                 let value = rest.split(';').next().unwrap();
                 self.session = (!value.is_empty()).then(|| value.to_owned());
+            }
+            if let Some(rest) = v.strip_prefix("tollgate_sso=") {
+                let value = rest.split(';').next().unwrap();
+                self.sso = (!value.is_empty()).then(|| value.to_owned());
             }
         }
     }
@@ -67,9 +74,17 @@ impl Browser {
     }
 
     fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.session {
-            Some(s) => req.header(header::COOKIE, format!("tollgate_session={s}")),
-            None => req,
+        let mut cookies = Vec::new();
+        if let Some(s) = &self.session {
+            cookies.push(format!("tollgate_session={s}"));
+        }
+        if let Some(s) = &self.sso {
+            cookies.push(format!("tollgate_sso={s}"));
+        }
+        if cookies.is_empty() {
+            req
+        } else {
+            req.header(header::COOKIE, cookies.join("; "))
         }
     }
 

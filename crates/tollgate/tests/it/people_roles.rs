@@ -497,11 +497,19 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
     let mut b = Browser::new(&app);
     assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
     app.clock.advance(29 * 60);
-    assert_eq!(b.get("/console").await.status, StatusCode::OK, "activity keeps it alive");
+    assert_eq!(
+        b.get("/console").await.status,
+        StatusCode::OK,
+        "activity keeps it alive"
+    );
     app.clock.advance(29 * 60);
     assert_eq!(b.get("/console").await.status, StatusCode::OK);
     app.clock.advance(30 * 60);
-    assert_eq!(b.get("/console").await.location, "/console/sign-in", "idle for 30 minutes");
+    assert_eq!(
+        b.get("/console").await.location,
+        "/console/sign-in",
+        "idle for 30 minutes"
+    );
 
     assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
     for _ in 0..25 {

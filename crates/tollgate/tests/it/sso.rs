@@ -45,13 +45,22 @@ fn install_provider() {
 }
 
 /// The provider process; killed when dropped.
-struct Provider {
+pub struct Provider {
     child: Child,
-    issuer: String,
+    pub issuer: String,
 }
 
 impl Provider {
     fn start() -> Provider {
+        Provider::start_for(REDIRECT_URI)
+    }
+
+    fn start_for(redirect_uri: &str) -> Provider {
+        Provider::start_for_client(redirect_uri, CLIENT_ID, CLIENT_SECRET)
+    }
+
+    /// A provider with the client `client_id` registered for `redirect_uri`.
+    pub fn start_for_client(redirect_uri: &str, client_id: &str, secret: &str) -> Provider {
         install_provider();
         let mut child = Command::new("node")
             .arg(provider_dir().join("provider.mjs"))
@@ -59,11 +68,11 @@ impl Provider {
                 "--port",
                 "0",
                 "--client-id",
-                CLIENT_ID,
+                client_id,
                 "--client-secret",
-                CLIENT_SECRET,
+                secret,
             ])
-            .args(["--redirect-uri", REDIRECT_URI])
+            .args(["--redirect-uri", redirect_uri])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -114,13 +123,19 @@ impl Drop for Provider {
 /// A browser at the provider: follows redirects itself, keeps cookies by name (the provider's
 /// paths only keep its cookies apart, and each sign-in here needs only the latest of each),
 /// and fills in the provider's login and consent forms.
-struct Browser {
+pub struct Browser {
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
+    redirect_uri: String,
 }
 
 impl Browser {
     fn new() -> Browser {
+        Browser::for_redirect(REDIRECT_URI)
+    }
+
+    /// A browser that stops when the provider sends it to `redirect_uri`.
+    pub fn for_redirect(redirect_uri: &str) -> Browser {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -128,6 +143,7 @@ impl Browser {
         Browser {
             http,
             cookies: BTreeMap::new(),
+            redirect_uri: redirect_uri.to_owned(),
         }
     }
 
@@ -163,6 +179,11 @@ impl Browser {
     /// Signs in as `login` from the authorize URL until the provider sends the browser to
     /// the redirect URI; returns that callback's query.
     async fn sign_in(&mut self, authorize_url: &str, login: &str) -> CallbackQuery {
+        callback_query(&self.sign_in_url(authorize_url, login).await)
+    }
+
+    /// Signs in as `login` and returns the URL the provider sends the browser back to.
+    pub async fn sign_in_url(&mut self, authorize_url: &str, login: &str) -> url::Url {
         let mut response = self.send(self.http.get(authorize_url)).await;
         for _ in 0..20 {
             let url = response.url().clone();
@@ -171,8 +192,8 @@ impl Browser {
                     .to_str()
                     .unwrap();
                 let next = url.join(location).unwrap();
-                if next.as_str().starts_with(REDIRECT_URI) {
-                    return callback_query(&next);
+                if next.as_str().starts_with(&self.redirect_uri) {
+                    return next;
                 }
                 response = self.send(self.http.get(next)).await;
                 continue;
