@@ -47,15 +47,15 @@ pub fn healthy(port: u16) -> bool {
     r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200")
 }
 
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
     port: u16,
 }
 
 impl Server {
     /// Starts `tollgate serve` and waits for its "listening" log line.
-    fn start(data: &TestDir, env: &[(&str, &str)]) -> Server {
+    pub fn start(data: &TestDir, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
@@ -79,7 +79,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and returns (exit success, stdout, stderr).
-    fn terminate(mut self) -> (bool, String, String) {
+    pub fn terminate(mut self) -> (bool, String, String) {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
@@ -102,7 +102,7 @@ impl Server {
     }
 }
 
-fn cli(base: &str, id: &str, secret: &str, args: &[&str]) -> (bool, String, String) {
+pub fn cli(base: &str, id: &str, secret: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
         .env_clear()

@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod backup;
 mod binary;
+mod binary_admins;
 mod bootstrap;
 mod catalogue;
 mod cluster;

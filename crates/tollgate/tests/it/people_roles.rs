@@ -522,3 +522,55 @@ async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime() {
         "12 hours at most, however active"
     );
 }
+
+#[tokio::test]
+async fn a_signed_in_person_enrols_and_removes_an_optional_second_factor() {
+    use crate::people::{by_id, code};
+    let app = spawn_with_owner().await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
+    let home = b.get("/console").await;
+    assert!(home.body.contains("Set up two-step verification"));
+    let page = b.get("/console/enrol").await;
+    let key = by_id(&page.body, "setup-key");
+    let (csrf, pending) = (field(&page.body, "csrf"), field(&page.body, "pending"));
+    let done = b
+        .post(
+            "/console/enrol",
+            &[
+                ("csrf", &csrf),
+                ("pending", &pending),
+                ("code", &code(&key, &app)),
+            ],
+        )
+        .await;
+    assert!(done.body.contains("recovery-codes"), "{}", done.body);
+    let home = b.get("/console").await;
+    assert!(
+        home.body.contains("Turn off two-step verification"),
+        "{}",
+        home.body
+    );
+    // Another person's form cannot turn it off.
+    let forged = b
+        .post("/console/second-factor/remove", &[("csrf", "0000")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let off = b
+        .post("/console/second-factor/remove", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(off.location, "/console");
+    let (_, _, audit) = json_of(app.admin(Method::GET, "/audit?limit=200", None).await).await;
+    let actions: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"admin.mfa_enrolled") && actions.contains(&"admin.mfa_removed"));
+    assert_eq!(
+        b.sign_in(OWNER_EMAIL, PASSWORD).await.location,
+        "/console",
+        "no code asked"
+    );
+}

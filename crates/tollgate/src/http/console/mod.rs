@@ -51,6 +51,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/recovery-code", post(signin::recovery_code))
         .route(
+            "/console/second-factor/remove",
+            post(signin::remove_second_factor),
+        )
+        .route(
             "/console/enrol",
             get(signin::enrol_page).post(signin::enrol),
         )

@@ -136,6 +136,7 @@ pub struct HomePage<'a> {
     pub email: &'a str,
     pub role: &'a str,
     pub mfa: bool,
+    pub mfa_optional: bool,
     pub sso: bool,
     pub csrf: &'a str,
 }

@@ -12,7 +12,7 @@ use super::pages::{
 use super::{ConsoleForm, Signed, error_page, session_cookie};
 use crate::domain::admin::SessionStage;
 use crate::http::AppState;
-use crate::service::people::{Enrolment, PeopleError, Person, SignIn};
+use crate::service::people::{Enrolment, MfaPolicy, PeopleError, Person, SignIn};
 
 const FIX: &str = "Please check:";
 
@@ -93,6 +93,7 @@ pub async fn home(State(state): State<AppState>, headers: axum::http::HeaderMap)
         email: admin.email.as_str(),
         role: admin.role.as_str(),
         mfa: admin.mfa_enrolled,
+        mfa_optional: state.people.settings().mfa == MfaPolicy::Optional,
         sso: admin.sso_subject.is_some(),
         csrf: person.csrf_token(),
     })
@@ -339,6 +340,24 @@ pub async fn sign_out_everywhere(
         return error_page(e);
     }
     signed_out(&state)
+}
+
+pub async fn remove_second_factor(
+    State(state): State<AppState>,
+    Signed(person): Signed,
+    form: ConsoleForm<CsrfForm>,
+) -> Response {
+    if !person.csrf_matches(&form.value.csrf) {
+        return forged();
+    }
+    if person.session.stage != SessionStage::Active {
+        return Redirect::to(next_for(person.session.stage)).into_response();
+    }
+    let now = state.people.now();
+    match state.people.remove_second_factor(&person, now).await {
+        Ok(()) => Redirect::to("/console").into_response(),
+        Err(e) => error_page(e),
+    }
 }
 
 fn signed_out(state: &AppState) -> Response {
