@@ -75,14 +75,17 @@ pub fn clear_sso(people: &People) -> HeaderValue {
 }
 
 /// Whether a form post comes from the console's own origin. Browsers send `Origin` with every
-/// POST; a request without it (a non-browser client) is judged by `Sec-Fetch-Site` if present.
+/// POST, but under the console's `Referrer-Policy: no-referrer` Chromium sends `Origin: null`
+/// even for the console's own forms: then `Sec-Fetch-Site` decides, as it does for a request
+/// without `Origin`. A request with neither is not from a browser (no cookie to abuse).
 pub fn same_origin(headers: &HeaderMap, issuer: &str) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin.filter(|o| *o != "null") {
         return origin_of(issuer).is_some_and(|o| o.eq_ignore_ascii_case(origin));
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => site == "same-origin" || site == "none",
-        None => true,
+        None => origin.is_none(),
     }
 }
 
@@ -140,6 +143,10 @@ mod tests {
         );
         assert!(!same_origin(&h, issuer));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h, issuer), "null without Sec-Fetch-Site");
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&h, issuer), "Chromium's own form under no-referrer");
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h, issuer));
         let mut h = HeaderMap::new();
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
