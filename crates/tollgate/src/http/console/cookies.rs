@@ -145,7 +145,10 @@ mod tests {
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h, issuer), "null without Sec-Fetch-Site");
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(same_origin(&h, issuer), "Chromium's own form under no-referrer");
+        assert!(
+            same_origin(&h, issuer),
+            "Chromium's own form under no-referrer"
+        );
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h, issuer));
         let mut h = HeaderMap::new();
