@@ -574,3 +574,27 @@ async fn a_signed_in_person_enrols_and_removes_an_optional_second_factor() {
         "no code asked"
     );
 }
+
+#[tokio::test]
+async fn every_node_honours_a_session_and_its_end() {
+    if !crate::pg::required("every_node_honours_a_session_and_its_end") {
+        return;
+    }
+    let settings = [OPTIONAL_MFA, ENV_OWNER[0], ENV_OWNER[1]];
+    let (a, b) = crate::helpers::two_nodes(&settings).await;
+    let mut on_a = Browser::new(&a);
+    assert_eq!(
+        on_a.sign_in(OWNER_EMAIL, PASSWORD).await.location,
+        "/console"
+    );
+    let mut on_b = Browser::new(&b);
+    on_b.session = on_a.session.clone();
+    let home = on_b.get("/console").await;
+    assert_eq!(home.status, StatusCode::OK, "the session row is shared");
+    let csrf = field(&home.body, "csrf");
+    let out = on_b
+        .post("/console/sign-out-everywhere", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(out.location, "/console/sign-in?done=signed-out");
+    assert_eq!(on_a.get("/console").await.location, "/console/sign-in");
+}
