@@ -238,6 +238,7 @@ fn callback_query(url: &url::Url) -> CallbackQuery {
             "state" => query.state = v,
             "error" => query.error = v,
             "error_description" => query.error_description = v,
+            "iss" => query.iss = v,
             _ => {}
         }
     }

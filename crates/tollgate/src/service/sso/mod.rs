@@ -127,6 +127,8 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// The provider that answered (RFC 9207), when it says.
+    pub iss: Option<String>,
 }
 
 type IdFields = IdTokenFields<
@@ -299,6 +301,14 @@ impl Sso {
         now: UnixTime,
     ) -> Result<SsoIdentity, SsoError> {
         let pending = pending::resume(key, cookie, query.state.as_deref(), now)?;
+        // RFC 9207: an answer that names another issuer is a mix-up attack's, whatever it holds.
+        if query
+            .iss
+            .as_deref()
+            .is_some_and(|iss| iss != self.issuer.as_str())
+        {
+            return Err(SsoError::BadState);
+        }
         if let Some(error) = &query.error {
             return Err(SsoError::ProviderError(provider_error(
                 error,

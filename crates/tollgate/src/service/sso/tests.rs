@@ -144,8 +144,17 @@ async fn a_callback_that_does_not_match_the_cookie_is_bad_state() {
         code: Some("code".to_owned()),
         ..CallbackQuery::default()
     };
+    let mixed_up = CallbackQuery {
+        iss: Some("https://other-provider.example".to_owned()),
+        ..CallbackQuery {
+            state: good.state.clone(),
+            code: Some("code".to_owned()),
+            ..CallbackQuery::default()
+        }
+    };
     let expired = NOW.plus_secs(601);
     let cases = [
+        (Some(start.cookie.as_str()), &mixed_up, NOW),
         (None, &good, NOW),
         (Some(start.cookie.as_str()), &tampered, NOW),
         (Some(start.cookie.as_str()), &good, expired),
