@@ -5,6 +5,7 @@ pub mod algorithm;
 pub mod api;
 pub mod audit;
 pub mod backoff;
+pub mod bearer;
 pub mod catalogue;
 pub mod claims;
 pub mod client;

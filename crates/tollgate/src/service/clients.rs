@@ -141,10 +141,11 @@ impl Tollgate {
         &self,
         after: Option<&ListCursor>,
         limit: u32,
+        search: Option<&str>,
     ) -> Result<(Vec<Client>, Option<ListCursor>), ClientError> {
         let mut page = self
             .store
-            .list_clients(after, limit.saturating_add(1))
+            .list_clients(after, limit.saturating_add(1), search)
             .await?;
         let more = page.len() > limit as usize;
         page.truncate(limit as usize);

@@ -373,7 +373,7 @@ pub(crate) async fn load_cache(store: &dyn Store, cache: &ClientCache) -> Result
     let mut fresh = crate::cache::Clients::default();
     let mut after = None;
     loop {
-        let page = store.list_clients(after.as_ref(), PAGE).await?;
+        let page = store.list_clients(after.as_ref(), PAGE, None).await?;
         cache.extend(&mut fresh, &page);
         match page.last() {
             Some(last) if page.len() == PAGE as usize => {

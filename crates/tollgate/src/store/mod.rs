@@ -125,10 +125,13 @@ pub trait Store: admins::AdminStore + sessions::SessionStore + Send + Sync + Deb
     /// Inserts a client together with its secrets.
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    /// Clients after `after`, oldest first; with `search`, only those whose name (without
+    /// regard to case) or id contains it. The filter runs in the database.
     async fn list_clients(
         &self,
         after: Option<&ListCursor>,
         limit: u32,
+        search: Option<&str>,
     ) -> Result<Vec<Client>, StoreError>;
     /// Writes name, description, scopes, lifetime and `updated_at`; false if the client is gone.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;

@@ -329,7 +329,11 @@ async fn a_tampered_state_is_refused() {
     let mut callback = Browser::new()
         .sign_in(&start.authorize_url, "owner@example.com")
         .await;
-    callback.state = callback.state.map(|s| format!("{}A", &s[..s.len() - 1]));
+    // Another last character, whatever it was (a fixed one would match one state in 64).
+    callback.state = callback.state.map(|s| {
+        let last = if s.ends_with('A') { 'B' } else { 'A' };
+        format!("{}{last}", &s[..s.len() - 1])
+    });
     let outcome = sso
         .finish(KEY, Some(&start.cookie), &callback, SystemClock.now())
         .await;

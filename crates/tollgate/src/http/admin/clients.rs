@@ -65,7 +65,7 @@ pub async fn list(
     let page = Page::try_from(params)?;
     let (clients, next) = state
         .tollgate
-        .list_clients(page.cursor.as_ref(), page.limit)
+        .list_clients(page.cursor.as_ref(), page.limit, page.search.as_deref())
         .await?;
     Ok(Json(ClientList {
         clients: clients.iter().map(ClientView::from).collect(),

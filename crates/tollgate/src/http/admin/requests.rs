@@ -125,8 +125,10 @@ pub struct CreateSecretRequest {
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (of the same search).
     pub cursor: Option<String>,
+    /// Only clients whose name (without regard to case) or id contains this text.
+    pub q: Option<String>,
 }
 
 impl TryFrom<CreateClientRequest> for NewClient {
@@ -246,7 +248,12 @@ impl TryFrom<CreateSecretRequest> for NewSecret {
 pub struct Page {
     pub cursor: Option<ListCursor>,
     pub limit: u32,
+    /// Trimmed; `None` when empty.
+    pub search: Option<String>,
 }
+
+/// Longest search text: longer than any name or id.
+pub const MAX_SEARCH: usize = 128;
 
 impl TryFrom<ListParams> for Page {
     type Error = Problem;
@@ -271,7 +278,26 @@ impl TryFrom<ListParams> for Page {
                 })
             })
             .transpose()?;
-        Ok(Page { cursor, limit })
+        let search = params
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        if search
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_SEARCH)
+        {
+            return Err(Problem::validation(vec![FieldError::new(
+                "q",
+                format!("must be at most {MAX_SEARCH} characters"),
+            )]));
+        }
+        Ok(Page {
+            cursor,
+            limit,
+            search,
+        })
     }
 }
 
@@ -382,9 +408,23 @@ mod tests {
             Page::try_from(ListParams {
                 limit,
                 cursor: cursor.map(str::to_owned),
+                q: None,
             })
         };
         assert_eq!(page(None, None).unwrap().limit, DEFAULT_PAGE);
+        let search = |q: &str| {
+            Page::try_from(ListParams {
+                limit: None,
+                cursor: None,
+                q: Some(q.to_owned()),
+            })
+        };
+        assert_eq!(
+            search("  exporter ").unwrap().search.as_deref(),
+            Some("exporter")
+        );
+        assert_eq!(search("   ").unwrap().search, None);
+        assert_eq!(fields(search(&"x".repeat(129)).unwrap_err()), ["q"]);
         assert_eq!(fields(page(Some(0), None).unwrap_err()), ["limit"]);
         assert_eq!(fields(page(Some(10), Some("!!")).unwrap_err()), ["cursor"]);
     }

@@ -7,6 +7,7 @@
 //! - `sso`: single sign-on with the organisation's OpenID Connect provider
 //! - `cookies`: the session cookie and the form guard against cross-site requests
 
+mod clients;
 mod cookies;
 mod links;
 mod pages;
@@ -25,7 +26,9 @@ pub use cookies::session_cookie;
 pub use pages::Page;
 
 use crate::http::AppState;
-use crate::service::people::{PeopleError, SessionError};
+use crate::http::admin::auth::Needs;
+use crate::service::ClientError;
+use crate::service::people::{PeopleError, Person, SessionError};
 
 /// Largest form a console page posts.
 const MAX_FORM: usize = 16 * 1024;
@@ -40,6 +43,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
         .route("/console", get(signin::home))
+        .route("/console/clients", get(clients::list))
         .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
         .route(
             "/console/sign-in",
@@ -142,7 +146,7 @@ pub struct TokenQuery {
 
 /// The person a page is for, or the page that says why there is none.
 #[derive(Debug)]
-pub struct Signed(pub crate::service::people::Person);
+pub struct Signed(pub Person);
 
 impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
@@ -155,6 +159,42 @@ impl FromRequestParts<AppState> for Signed {
             Err(e) => Err(session_refused(e)),
         }
     }
+}
+
+/// The person a page is for, fully signed in, with a role that holds the permission `N`
+/// names: the same check the admin API makes of a session or a token.
+#[derive(Debug)]
+pub struct Allowed<N>(pub Person, std::marker::PhantomData<N>);
+
+impl<N: Needs> FromRequestParts<AppState> for Allowed<N> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Allowed<N>, Response> {
+        let cookie = session_cookie(&parts.headers, &state.people);
+        let now = state.people.now();
+        match state
+            .people
+            .authorize(cookie.as_deref(), N::SCOPE, now)
+            .await
+        {
+            Ok(person) => Ok(Allowed(person, std::marker::PhantomData)),
+            Err(e) => Err(session_refused(e)),
+        }
+    }
+}
+
+/// The page for a failure to read clients.
+pub fn error_page_for_clients(e: ClientError) -> Response {
+    tracing::error!(error = %e, "console: clients cannot be read");
+    Page::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again shortly",
+        "The console cannot read the clients right now.",
+    )
+    .into_response()
 }
 
 /// Where a request without a usable session goes.

@@ -56,6 +56,7 @@ pub(super) async fn list_clients(
     pool: &PgPool,
     after: Option<&ListCursor>,
     limit: u32,
+    search: Option<&str>,
 ) -> Result<Vec<Client>, StoreError> {
     let (after_time, after_id) = match after {
         Some(c) => (c.created_at.0, c.client_id.as_str().to_owned()),
@@ -64,6 +65,8 @@ pub(super) async fn list_clients(
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {CLIENT_COLUMNS} FROM \
            (SELECT * FROM clients WHERE (created_at, client_id) > ($1, $2) \
+              AND ($4::text IS NULL OR strpos(lower(name), lower($4)) > 0 \
+                   OR strpos(client_id, $4) > 0) \
             ORDER BY created_at, client_id LIMIT $3) c \
          LEFT JOIN client_secrets s ON s.client_id = c.client_id \
          ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
@@ -71,6 +74,7 @@ pub(super) async fn list_clients(
     .bind(after_time)
     .bind(after_id)
     .bind(i64::from(limit))
+    .bind(search)
     .fetch_all(pool)
     .await?;
     rows::clients(rows)

@@ -58,6 +58,7 @@ pub(super) async fn list_clients(
     pool: &SqlitePool,
     after: Option<&ListCursor>,
     limit: u32,
+    search: Option<&str>,
 ) -> Result<Vec<Client>, StoreError> {
     let (after_time, after_id) = match after {
         Some(c) => (c.created_at.0, c.client_id.as_str().to_owned()),
@@ -66,12 +67,16 @@ pub(super) async fn list_clients(
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {CLIENT_COLUMNS} FROM \
            (SELECT * FROM clients WHERE (created_at, client_id) > (?, ?) \
+              AND (? IS NULL OR instr(lower(name), lower(?)) > 0 OR instr(client_id, ?) > 0) \
             ORDER BY created_at, client_id LIMIT ?) c \
          LEFT JOIN client_secrets s ON s.client_id = c.client_id \
          ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
     )))
     .bind(after_time)
     .bind(after_id)
+    .bind(search)
+    .bind(search)
+    .bind(search)
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;

@@ -126,8 +126,9 @@ impl Store for SqliteStore {
         &self,
         after: Option<&ListCursor>,
         limit: u32,
+        search: Option<&str>,
     ) -> Result<Vec<Client>, StoreError> {
-        clients::list_clients(&self.pool, after, limit).await
+        clients::list_clients(&self.pool, after, limit, search).await
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {

@@ -1,0 +1,87 @@
+//! Console pages behind a role: the API clients list, its search and pages, escaping.
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{TestApp, json_of};
+use crate::people::{Browser, OWNER_EMAIL, PASSWORD};
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(&[
+        ("TOLLGATE_CONSOLE_MFA", "optional"),
+        ("TOLLGATE_BOOTSTRAP_ADMIN_EMAIL", OWNER_EMAIL),
+        ("TOLLGATE_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
+    ])
+    .await
+}
+
+fn rows(body: &str) -> usize {
+    body.matches("<tr>").count().saturating_sub(1)
+}
+
+#[tokio::test]
+async fn the_clients_list_searches_and_pages_in_the_database_and_escapes_everything() {
+    let app = spawn().await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.get("/console/clients").await.location, "/console/sign-in");
+    assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
+    let start = b.get("/console/clients").await;
+    assert_eq!(
+        rows(&start.body),
+        1,
+        "the administrator client: {}",
+        start.body
+    );
+
+    let (evil, _) = app
+        .create_client("<script>alert(1)</script>", &["reports:read"])
+        .await;
+    app.create_client("Report Exporter", &["reports:export"])
+        .await;
+    for i in 0..55 {
+        app.create_client(&format!("bulk-{i:02}"), &[]).await;
+    }
+    let first = b.get("/console/clients").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(
+        first.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert_eq!(rows(&first.body), 50);
+    let next = first
+        .body
+        .split("<a class=\"button\" href=\"")
+        .nth(1)
+        .map(|s| s[..s.find('"').unwrap()].replace("&amp;", "&"))
+        .expect("a next page");
+    let second = b.get(&next).await;
+    assert_eq!(rows(&second.body), 8);
+    assert!(!second.body.contains("Next page"));
+    let both = format!("{}{}", first.body, second.body);
+    assert!(
+        both.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || both.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped"
+    );
+    assert!(!both.contains("<script>alert(1)"), "never raw");
+
+    let found = b.get("/console/clients?q=EXPORTER").await;
+    assert_eq!(rows(&found.body), 1, "{}", found.body);
+    assert!(found.body.contains("Report Exporter"));
+    let by_id = b.get(&format!("/console/clients?q={}", &evil[4..16])).await;
+    assert_eq!(rows(&by_id.body), 1);
+    let none = b.get("/console/clients?q=nothing-like-this").await;
+    assert!(none.body.contains("No API client matches"), "{}", none.body);
+    let long = b
+        .get(&format!("/console/clients?q={}", "x".repeat(200)))
+        .await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+    assert!(long.body.contains("at most 128 characters"));
+
+    // The admin API searches the same way.
+    let (status, _, body) =
+        json_of(app.admin(Method::GET, "/clients?q=exporter", None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["clients"].as_array().unwrap().len(), 1, "{body}");
+}
