@@ -162,17 +162,7 @@ impl Page {
 
     /// A page that only says something.
     pub fn message(status: StatusCode, heading: &str, message: &str) -> Page {
-        Page::new(
-            status,
-            &MessagePage {
-                layout: Layout::anonymous(),
-                heading,
-                message,
-                alert: !status.is_success(),
-                link: None,
-                refresh_to: None,
-            },
-        )
+        Page::saying(status, heading, message, None)
     }
 
     pub fn message_with_link(
@@ -181,6 +171,15 @@ impl Page {
         message: &str,
         link: (&str, &str),
     ) -> Page {
+        Page::saying(status, heading, message, Some(link))
+    }
+
+    fn saying(
+        status: StatusCode,
+        heading: &str,
+        message: &str,
+        link: Option<(&str, &str)>,
+    ) -> Page {
         Page::new(
             status,
             &MessagePage {
@@ -188,7 +187,7 @@ impl Page {
                 heading,
                 message,
                 alert: !status.is_success(),
-                link: Some(link),
+                link,
                 refresh_to: None,
             },
         )

@@ -313,6 +313,18 @@ pub async fn enrol(
     }
 }
 
+/// A state-changing form of a signed-in person: its anti-forgery token must match the
+/// session, and the session must be signed in fully.
+fn checked(person: &Person, form: &ConsoleForm<CsrfForm>) -> Result<(), Response> {
+    if !person.csrf_matches(&form.value.csrf) {
+        return Err(forged());
+    }
+    if person.session.stage != SessionStage::Active {
+        return Err(Redirect::to(next_for(person.session.stage)).into_response());
+    }
+    Ok(())
+}
+
 pub async fn sign_out(
     State(state): State<AppState>,
     Signed(person): Signed,
@@ -321,10 +333,10 @@ pub async fn sign_out(
     if !person.csrf_matches(&form.value.csrf) {
         return forged();
     }
-    if let Err(e) = state.people.sign_out(&person).await {
-        return error_page(e);
+    match state.people.sign_out(&person).await {
+        Ok(()) => signed_out(&state),
+        Err(e) => error_page(e),
     }
-    signed_out(&state)
 }
 
 pub async fn sign_out_everywhere(
@@ -332,14 +344,14 @@ pub async fn sign_out_everywhere(
     Signed(person): Signed,
     form: ConsoleForm<CsrfForm>,
 ) -> Response {
-    if !person.csrf_matches(&form.value.csrf) {
-        return forged();
+    if let Err(refused) = checked(&person, &form) {
+        return refused;
     }
     let now = state.people.now();
-    if let Err(e) = state.people.sign_out_everywhere(&person, now).await {
-        return error_page(e);
+    match state.people.sign_out_everywhere(&person, now).await {
+        Ok(_) => signed_out(&state),
+        Err(e) => error_page(e),
     }
-    signed_out(&state)
 }
 
 pub async fn remove_second_factor(
@@ -347,11 +359,8 @@ pub async fn remove_second_factor(
     Signed(person): Signed,
     form: ConsoleForm<CsrfForm>,
 ) -> Response {
-    if !person.csrf_matches(&form.value.csrf) {
-        return forged();
-    }
-    if person.session.stage != SessionStage::Active {
-        return Redirect::to(next_for(person.session.stage)).into_response();
+    if let Err(refused) = checked(&person, &form) {
+        return refused;
     }
     let now = state.people.now();
     match state.people.remove_second_factor(&person, now).await {

@@ -105,38 +105,23 @@ impl People {
         code: &str,
         now: UnixTime,
     ) -> Result<SignIn, PeopleError> {
-        let keys = self.person_keys(person);
-        let keys = [
-            (keys.0.as_str(), ACCOUNT_LIMITS),
-            (keys.1.as_str(), ADDRESS_LIMITS),
-        ];
-        self.backoff_check(&keys, now)?;
-        let record = self
-            .store
-            .get_admin(&person.admin.id)
-            .await?
-            .ok_or(PeopleError::NotFound)?;
-        let secret = record
-            .totp_secret
-            .as_deref()
-            .and_then(|sealed| self.open_totp(&person.admin, sealed));
-        let step = secret.and_then(|s| s.verify(code, now, None));
-        let accepted = match step {
-            Some(step) => self.store.use_totp_step(&person.admin.id, step).await?,
-            None => false,
+        let accepted = async {
+            let record = self
+                .store
+                .get_admin(&person.admin.id)
+                .await?
+                .ok_or(PeopleError::NotFound)?;
+            let secret = record
+                .totp_secret
+                .as_deref()
+                .and_then(|sealed| self.open_totp(&person.admin, sealed));
+            Ok(match secret.and_then(|s| s.verify(code, now, None)) {
+                Some(step) => self.store.use_totp_step(&person.admin.id, step).await?,
+                None => false,
+            })
         };
-        if !accepted {
-            self.fail(&keys, now);
-            self.audit(
-                AuditEvent::new(now, &person.actor(), AuditAction::SignInFailed).detail(format!(
-                    "authentication code, from {}",
-                    person.session.address
-                )),
-            )
-            .await;
-            return Err(PeopleError::CodeRejected);
-        }
-        self.succeed(keys[0].0);
+        self.second_step(person, "authentication code", now, accepted)
+            .await?;
         self.finish(person, "password and authentication code", now)
             .await
     }
@@ -148,31 +133,19 @@ impl People {
         code: &str,
         now: UnixTime,
     ) -> Result<SignIn, PeopleError> {
-        let keys = self.person_keys(person);
-        let keys = [
-            (keys.0.as_str(), ACCOUNT_LIMITS),
-            (keys.1.as_str(), ADDRESS_LIMITS),
-        ];
-        self.backoff_check(&keys, now)?;
-        let used = match recovery::normalize(code) {
-            Some(normal) => {
-                let digest = recovery::digest(self.keys.recovery.as_ref(), &normal);
-                self.store
-                    .use_recovery_code(&person.admin.id, &digest, now)
-                    .await?
-            }
-            None => false,
+        let accepted = async {
+            Ok(match recovery::normalize(code) {
+                Some(normal) => {
+                    let digest = recovery::digest(self.keys.recovery.as_ref(), &normal);
+                    self.store
+                        .use_recovery_code(&person.admin.id, &digest, now)
+                        .await?
+                }
+                None => false,
+            })
         };
-        if !used {
-            self.fail(&keys, now);
-            self.audit(
-                AuditEvent::new(now, &person.actor(), AuditAction::SignInFailed)
-                    .detail(format!("recovery code, from {}", person.session.address)),
-            )
-            .await;
-            return Err(PeopleError::CodeRejected);
-        }
-        self.succeed(keys[0].0);
+        self.second_step(person, "recovery code", now, accepted)
+            .await?;
         let left = self.store.recovery_codes_left(&person.admin.id).await?;
         self.audit(
             AuditEvent::new(now, &person.actor(), AuditAction::RecoveryCodeUsed)
@@ -180,6 +153,35 @@ impl People {
         )
         .await;
         self.finish(person, "password and recovery code", now).await
+    }
+
+    /// A second step under the backoff: `accepted` runs only when the person may try now;
+    /// a refusal counts as a failure and is audited.
+    async fn second_step(
+        &self,
+        person: &Person,
+        what: &str,
+        now: UnixTime,
+        accepted: impl Future<Output = Result<bool, PeopleError>>,
+    ) -> Result<(), PeopleError> {
+        let account = format!("account:{}", person.admin.email.key());
+        let address = format!("address:{}", person.session.address);
+        let keys = [
+            (account.as_str(), ACCOUNT_LIMITS),
+            (address.as_str(), ADDRESS_LIMITS),
+        ];
+        self.backoff_check(&keys, now)?;
+        if !accepted.await? {
+            self.fail(&keys, now);
+            self.audit(
+                AuditEvent::new(now, &person.actor(), AuditAction::SignInFailed)
+                    .detail(format!("{what}, from {}", person.session.address)),
+            )
+            .await;
+            return Err(PeopleError::CodeRejected);
+        }
+        self.succeed(&account);
+        Ok(())
     }
 
     /// Changes the password of a signed-in person, who proves the current one.
@@ -282,13 +284,6 @@ impl People {
     fn open_totp(&self, admin: &Admin, sealed: &[u8]) -> Option<TotpSecret> {
         let plain = self.keys.totp.open(sealed, &totp_aad(admin)).ok()?;
         TotpSecret::from_bytes(plain.to_vec())
-    }
-
-    fn person_keys(&self, person: &Person) -> (String, String) {
-        (
-            format!("account:{}", person.admin.email.key()),
-            format!("address:{}", person.session.address),
-        )
     }
 
     fn backoff_check(&self, keys: &[(&str, Limits)], now: UnixTime) -> Result<(), PeopleError> {
