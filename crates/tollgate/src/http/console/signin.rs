@@ -314,15 +314,15 @@ pub async fn enrol(
 }
 
 /// A state-changing form of a signed-in person: its anti-forgery token must match the
-/// session, and the session must be signed in fully.
-fn checked(person: &Person, form: &ConsoleForm<CsrfForm>) -> Result<(), Response> {
+/// session, and the session must be signed in fully; otherwise the answer to give instead.
+fn refused(person: &Person, form: &ConsoleForm<CsrfForm>) -> Option<Response> {
     if !person.csrf_matches(&form.value.csrf) {
-        return Err(forged());
+        return Some(forged());
     }
     if person.session.stage != SessionStage::Active {
-        return Err(Redirect::to(next_for(person.session.stage)).into_response());
+        return Some(Redirect::to(next_for(person.session.stage)).into_response());
     }
-    Ok(())
+    None
 }
 
 pub async fn sign_out(
@@ -344,8 +344,8 @@ pub async fn sign_out_everywhere(
     Signed(person): Signed,
     form: ConsoleForm<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = checked(&person, &form) {
-        return refused;
+    if let Some(answer) = refused(&person, &form) {
+        return answer;
     }
     let now = state.people.now();
     match state.people.sign_out_everywhere(&person, now).await {
@@ -359,8 +359,8 @@ pub async fn remove_second_factor(
     Signed(person): Signed,
     form: ConsoleForm<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = checked(&person, &form) {
-        return refused;
+    if let Some(answer) = refused(&person, &form) {
+        return answer;
     }
     let now = state.people.now();
     match state.people.remove_second_factor(&person, now).await {
