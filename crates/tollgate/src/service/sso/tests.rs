@@ -172,3 +172,111 @@ async fn a_callback_that_does_not_match_the_cookie_is_bad_state() {
     let outcome = sso.finish(KEY, Some(&start.cookie), &forged, NOW).await;
     assert!(matches!(outcome, Err(SsoError::BadState)), "{outcome:?}");
 }
+
+/// An ES256 key of a test provider, and ID tokens it (or someone else) signs.
+struct Signer {
+    key: aws_lc_rs::signature::EcdsaKeyPair,
+}
+
+impl Signer {
+    fn new() -> Signer {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        Signer {
+            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .unwrap(),
+        }
+    }
+
+    fn jwk(&self) -> serde_json::Value {
+        use aws_lc_rs::signature::KeyPair;
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let point = self.key.public_key().as_ref();
+        serde_json::json!({
+            "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
+            "x": b64.encode(&point[1..33]), "y": b64.encode(&point[33..65]),
+        })
+    }
+
+    fn sign(&self, claims: &serde_json::Value) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(r#"{"alg":"ES256","kid":"k1","typ":"JWT"}"#);
+        let payload = b64.encode(claims.to_string());
+        let input = format!("{header}.{payload}");
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let sig = self.key.sign(&rng, input.as_bytes()).unwrap();
+        format!("{input}.{}", b64.encode(sig.as_ref()))
+    }
+}
+
+fn id_claims(nonce: &str) -> serde_json::Value {
+    serde_json::json!({
+        "iss": "https://login.example.com/realms/x",
+        "aud": "tollgate-console",
+        "sub": "person-1",
+        "email": "ada@example.com",
+        "groups": ["tollgate-owners"],
+        "nonce": nonce,
+        "iat": NOW.0 - 10,
+        "exp": NOW.0 + 300,
+    })
+}
+
+#[tokio::test]
+async fn forged_or_altered_id_tokens_are_refused() {
+    let sso = sso(serde_json::json!(["client_secret_basic"]));
+    let provider = Signer::new();
+    *sso.jwks.write().unwrap() =
+        serde_json::from_value(serde_json::json!({"keys": [provider.jwk()]})).unwrap();
+    let nonce = openidconnect::Nonce::new("the-nonce".to_owned());
+    let access = openidconnect::AccessToken::new("opaque".to_owned());
+    let check = |jwt: String| {
+        let sso = &sso;
+        let (nonce, access) = (nonce.clone(), access.clone());
+        async move {
+            let token = jwt.parse().unwrap();
+            sso.verified_claims(&token, &access, &nonce, NOW).await
+        }
+    };
+    // The provider's own token passes: the refusals below are the checks' doing.
+    let good = check(provider.sign(&id_claims("the-nonce"))).await.unwrap();
+    assert_eq!(good.subject().as_str(), "person-1");
+
+    let genuine = provider.sign(&id_claims("the-nonce"));
+    let (head, rest) = genuine.split_once('.').unwrap();
+    let signature = rest.split_once('.').unwrap().1;
+    let mut altered = id_claims("the-nonce");
+    altered["groups"] = serde_json::json!(["tollgate-owners", "admins"]);
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(altered.to_string());
+    let mut wrong_audience = id_claims("the-nonce");
+    wrong_audience["aud"] = "someone-else".into();
+    let mut wrong_issuer = id_claims("the-nonce");
+    wrong_issuer["iss"] = "https://evil.example".into();
+    let mut expired = id_claims("the-nonce");
+    expired["exp"] = (NOW.0 - 120).into();
+    let cases = [
+        (
+            "claims altered after signing",
+            format!("{head}.{payload}.{signature}"),
+        ),
+        (
+            "signed by another key",
+            Signer::new().sign(&id_claims("the-nonce")),
+        ),
+        ("another audience", provider.sign(&wrong_audience)),
+        ("another issuer", provider.sign(&wrong_issuer)),
+        ("expired", provider.sign(&expired)),
+        ("another nonce", provider.sign(&id_claims("someone-elses"))),
+    ];
+    for (what, jwt) in cases {
+        let outcome = check(jwt).await;
+        assert!(
+            matches!(outcome, Err(SsoError::InvalidIdToken(_))),
+            "{what}: {outcome:?}"
+        );
+    }
+}
