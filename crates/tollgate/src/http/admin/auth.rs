@@ -43,6 +43,8 @@ needs! {
     KeysRead => KEYS_READ_SCOPE,
     KeysWrite => KEYS_WRITE_SCOPE,
     AuditRead => AUDIT_READ_SCOPE,
+    // `tollgate:admin` itself: administrators are managed by owners only.
+    Owner => ADMIN_SCOPE,
 }
 
 /// Proof that the request carries a valid Tollgate token for the admin API with the scope
@@ -54,13 +56,6 @@ pub struct Admin<N> {
     /// Who acts, for the audit trail: the client id, or `admin:<email>` for a person.
     pub actor: String,
     needs: PhantomData<N>,
-}
-
-/// Needs `tollgate:admin` itself: administrators are managed by owners only.
-#[derive(Debug, Clone, Copy)]
-pub struct Owner;
-impl Needs for Owner {
-    const SCOPE: &'static str = ADMIN_SCOPE;
 }
 
 impl<N: Needs> FromRequestParts<AppState> for Admin<N> {

@@ -81,21 +81,16 @@ pub fn clear_sso(people: &People) -> HeaderValue {
 pub fn same_origin(headers: &HeaderMap, issuer: &str) -> bool {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if let Some(origin) = origin.filter(|o| *o != "null") {
-        return origin_of(issuer).is_some_and(|o| o.eq_ignore_ascii_case(origin));
+        return url::Url::parse(issuer).is_ok_and(|u| {
+            u.origin()
+                .ascii_serialization()
+                .eq_ignore_ascii_case(origin)
+        });
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => site == "same-origin" || site == "none",
         None => origin.is_none(),
     }
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<&str> {
-    let after_scheme = url.find("://")? + 3;
-    let end = url[after_scheme..]
-        .find('/')
-        .map_or(url.len(), |i| after_scheme + i);
-    Some(&url[..end])
 }
 
 #[cfg(test)]

@@ -37,10 +37,6 @@ impl Person {
     pub fn csrf_matches(&self, presented: &str) -> bool {
         bool::from(self.csrf.as_bytes().ct_eq(presented.as_bytes()))
     }
-
-    pub fn allows(&self, scope: &str) -> bool {
-        self.session.stage == SessionStage::Active && self.admin.role.allows(scope)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
