@@ -114,16 +114,18 @@ async function enrol(page, shot) {
   return { setupKey, step: stepOf(t), codes };
 }
 
-/** Checks the console's home page for `who` with the role owner. */
+/** Checks the console's dashboard for `who` with the role owner, then opens their account page. */
 async function expectHome(page, shot, who, name = 'home') {
   await waitForPath(page, '/console');
   await expectVisible(page, page.getByRole('heading', { name: `Welcome, ${who.name}` }), `"Welcome, ${who.name}"`);
-  await expectVisible(page, page.getByText(`Signed in as ${who.email} with the role owner`), 'the email and role');
-  const account = page.getByRole('navigation', { name: 'Account' });
-  await expectVisible(page, account.getByText(who.name), 'the name in the header');
-  await expectVisible(page, account.getByRole('button', { name: 'Sign out', exact: true }), 'the header’s Sign out button');
-  await expectVisible(page, page.getByRole('button', { name: 'Sign out everywhere' }), 'the Sign out everywhere button');
   await shot(page, name);
+  const account = page.getByRole('navigation', { name: 'Account' });
+  await expectVisible(page, account.getByRole('button', { name: 'Sign out', exact: true }), 'the header’s Sign out button');
+  await account.getByRole('link', { name: who.name }).click();
+  await waitForPath(page, '/console/account');
+  await expectVisible(page, page.getByText(`Signed in as ${who.email} with the role owner`), 'the email and role');
+  await expectVisible(page, page.getByRole('button', { name: 'Sign out everywhere' }), 'the Sign out everywhere button');
+  await shot(page, `${name}-account`);
 }
 
 async function signOut(page, shot) {

@@ -68,7 +68,7 @@ async fn people_sign_in_to_the_console_with_the_organisations_provider() {
     );
     assert!(b.session.is_some());
     assert_eq!(b.sso, None, "the attempt's cookie is spent");
-    let home = b.get("/console").await;
+    let home = b.get("/console/account").await;
     assert_eq!(home.status, StatusCode::OK, "{}", home.body);
     assert!(home.body.contains("<strong>owner@example.com</strong>"));
     assert!(home.body.contains("<strong>owner</strong>"));

@@ -203,7 +203,7 @@ async fn each_role_may_do_exactly_what_its_permissions_allow() {
     let mut browsers = [("owner", owner), ("manager", manager), ("viewer", viewer)];
     for (role, b) in &mut browsers {
         let role = *role;
-        let home = b.get("/console").await;
+        let home = b.get("/console/account").await;
         assert!(
             home.body.contains(&format!("<strong>{role}</strong>")),
             "{}",
@@ -529,7 +529,7 @@ async fn a_signed_in_person_enrols_and_removes_an_optional_second_factor() {
     let app = spawn_with_owner().await;
     let mut b = Browser::new(&app);
     assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
-    let home = b.get("/console").await;
+    let home = b.get("/console/account").await;
     assert!(home.body.contains("Set up two-step verification"));
     let page = b.get("/console/enrol").await;
     let key = by_id(&page.body, "setup-key");
@@ -545,7 +545,7 @@ async fn a_signed_in_person_enrols_and_removes_an_optional_second_factor() {
         )
         .await;
     assert!(done.body.contains("recovery-codes"), "{}", done.body);
-    let home = b.get("/console").await;
+    let home = b.get("/console/account").await;
     assert!(
         home.body.contains("Turn off two-step verification"),
         "{}",
@@ -589,7 +589,7 @@ async fn every_node_honours_a_session_and_its_end() {
     );
     let mut on_b = Browser::new(&b);
     on_b.session = on_a.session.clone();
-    let home = on_b.get("/console").await;
+    let home = on_b.get("/console/account").await;
     assert_eq!(home.status, StatusCode::OK, "the session row is shared");
     let csrf = field(&home.body, "csrf");
     let out = on_b

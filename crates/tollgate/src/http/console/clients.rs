@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::pages::{Layout, Page};
+use super::pages::{Layout, Page, Section};
 use super::{Allowed, error_page_for_clients};
 use crate::domain::client::Client;
 use crate::http::AppState;
@@ -76,7 +76,7 @@ pub async fn list(
         Page::new(
             status,
             &ClientsPage {
-                layout: Layout::of(&person),
+                layout: Layout::at(&person, Section::Clients),
                 errors,
                 errors_heading: "The search could not be run:",
                 query: text.trim(),

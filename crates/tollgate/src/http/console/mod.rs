@@ -7,8 +7,15 @@
 //! - `sso`: single sign-on with the organisation's OpenID Connect provider
 //! - `cookies`: the session cookie and the form guard against cross-site requests
 
+mod admins;
+mod apis;
+mod audit;
+mod client_details;
+mod client_new;
 mod clients;
 mod cookies;
+mod dashboard;
+mod keys;
 mod links;
 mod pages;
 mod signin;
@@ -25,6 +32,7 @@ use serde::de::DeserializeOwned;
 pub use cookies::session_cookie;
 pub use pages::Page;
 
+use crate::domain::admin::SessionStage;
 use crate::http::AppState;
 use crate::http::admin::auth::Needs;
 use crate::service::ClientError;
@@ -42,9 +50,10 @@ pub const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'se
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
-        .route("/console", get(signin::home))
+        .route("/console/account", get(signin::account))
         .route("/console/clients", get(clients::list))
         .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
+        .route(pages::SCRIPT_PATH, get(pages::script))
         .route(
             "/console/sign-in",
             get(signin::sign_in_page).post(signin::sign_in),
@@ -78,6 +87,13 @@ pub fn router() -> Router<AppState> {
             crate::service::people::SSO_CALLBACK_PATH,
             get(sso::callback),
         )
+        .merge(dashboard::routes())
+        .merge(client_new::routes())
+        .merge(client_details::routes())
+        .merge(apis::routes())
+        .merge(keys::routes())
+        .merge(audit::routes())
+        .merge(admins::routes())
         .layer(DefaultBodyLimit::max(MAX_FORM))
 }
 
@@ -161,6 +177,25 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
+/// The person a page is for, fully signed in (any role).
+#[derive(Debug)]
+pub struct Active(pub Person);
+
+impl FromRequestParts<AppState> for Active {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Active, Response> {
+        let Signed(person) = Signed::from_request_parts(parts, state).await?;
+        if person.session.stage == SessionStage::Active {
+            Ok(Active(person))
+        } else {
+            Err(session_refused(SessionError::Unfinished(
+                person.session.stage,
+            )))
+        }
+    }
+}
+
 /// The person a page is for, fully signed in, with a role that holds the permission `N`
 /// names: the same check the admin API makes of a session or a token.
 #[derive(Debug)]
@@ -201,7 +236,7 @@ pub fn error_page_for_clients(e: ClientError) -> Response {
 pub fn session_refused(e: SessionError) -> Response {
     match e {
         SessionError::NotSignedIn => Redirect::to("/console/sign-in").into_response(),
-        SessionError::Unfinished(_) => Redirect::to("/console/second-factor").into_response(),
+        SessionError::Unfinished(stage) => Redirect::to(signin::next_for(stage)).into_response(),
         SessionError::Forbidden => Page::message(
             StatusCode::FORBIDDEN,
             "Not allowed",

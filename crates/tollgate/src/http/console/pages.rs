@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::CONSOLE_CSP;
+use crate::domain::admin::Role;
 use crate::service::people::Person;
 
 const STYLESHEET: &str = include_str!("../../../assets/console.css");
@@ -16,13 +17,25 @@ pub const STYLESHEET_PATH: &str = concat!(
     ".css"
 );
 
+const SCRIPT: &str = include_str!("../../../assets/console.js");
+/// The one script of the console (progressive enhancement; no page needs it to work).
+pub const SCRIPT_PATH: &str = concat!("/console/assets/console-", env!("CARGO_PKG_VERSION"), ".js");
+
 pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
 }
@@ -32,18 +45,49 @@ pub struct Who {
     pub name: String,
     pub role: &'static str,
     pub csrf: String,
+    grants: Role,
+}
+
+impl Who {
+    /// Whether the person's role holds `scope`: pages show only the buttons it allows (the
+    /// handler behind each one checks again).
+    pub fn can(&self, scope: &str) -> bool {
+        self.grants.allows(scope)
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.grants == Role::Owner
+    }
+}
+
+/// The part of the console a page belongs to, marked in the navigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // SKELETON: removed once every section has its page
+pub enum Section {
+    None,
+    Dashboard,
+    Clients,
+    Apis,
+    Keys,
+    Audit,
+    Administrators,
+    Account,
 }
 
 pub struct Layout {
     pub stylesheet: &'static str,
+    pub script: &'static str,
     pub person: Option<Who>,
+    pub section: Section,
 }
 
 impl Layout {
     pub fn anonymous() -> Layout {
         Layout {
             stylesheet: STYLESHEET_PATH,
+            script: SCRIPT_PATH,
             person: None,
+            section: Section::None,
         }
     }
 
@@ -51,12 +95,38 @@ impl Layout {
     pub fn of(person: &Person) -> Layout {
         Layout {
             stylesheet: STYLESHEET_PATH,
+            script: SCRIPT_PATH,
             person: Some(Who {
                 name: person.admin.display_name.clone(),
                 role: person.admin.role.as_str(),
                 csrf: person.csrf_token().to_owned(),
+                grants: person.admin.role,
             }),
+            section: Section::None,
         }
+    }
+
+    /// [`Layout::of`] for a page of `section`.
+    pub fn at(person: &Person, section: Section) -> Layout {
+        Layout {
+            section,
+            ..Layout::of(person)
+        }
+    }
+
+    /// `aria-current="page"` for the navigation link of the page's own section.
+    pub fn current(&self, section: &str) -> &'static str {
+        let here = match self.section {
+            Section::None => "",
+            Section::Dashboard => "dashboard",
+            Section::Clients => "clients",
+            Section::Apis => "apis",
+            Section::Keys => "keys",
+            Section::Audit => "audit",
+            Section::Administrators => "administrators",
+            Section::Account => "account",
+        };
+        if here == section { "page" } else { "false" }
     }
 }
 
@@ -129,8 +199,8 @@ pub struct MessagePage<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "console/home.html")]
-pub struct HomePage<'a> {
+#[template(path = "console/account.html")]
+pub struct AccountPage<'a> {
     pub layout: Layout,
     pub name: &'a str,
     pub email: &'a str,

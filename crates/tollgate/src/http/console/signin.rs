@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::cookies::{clear_session, set_session};
 use super::pages::{
-    EnrolPage, HomePage, Layout, Page, RecoveryCodesPage, SecondFactorPage, SignInPage,
+    AccountPage, EnrolPage, Layout, Page, RecoveryCodesPage, SecondFactorPage, Section, SignInPage,
 };
 use super::{ConsoleForm, Signed, error_page, session_cookie};
 use crate::domain::admin::SessionStage;
@@ -57,7 +57,7 @@ fn forged() -> Response {
 }
 
 /// Where a person goes next, by how far their sign-in got.
-fn next_for(stage: SessionStage) -> &'static str {
+pub(super) fn next_for(stage: SessionStage) -> &'static str {
     match stage {
         SessionStage::SecondFactor => "/console/second-factor",
         SessionStage::Enrol => "/console/enrol",
@@ -76,7 +76,7 @@ fn signed_in(state: &AppState, signed: SignIn) -> Response {
         .into_response()
 }
 
-pub async fn home(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+pub async fn account(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let cookie = session_cookie(&headers, &state.people);
     let now = state.people.now();
     let person = match state.people.authenticate(cookie.as_deref(), now).await {
@@ -87,8 +87,8 @@ pub async fn home(State(state): State<AppState>, headers: axum::http::HeaderMap)
         return Redirect::to(next_for(person.session.stage)).into_response();
     }
     let admin = &person.admin;
-    Page::ok(&HomePage {
-        layout: Layout::of(&person),
+    Page::ok(&AccountPage {
+        layout: Layout::at(&person, Section::Account),
         name: &admin.display_name,
         email: admin.email.as_str(),
         role: admin.role.as_str(),
