@@ -130,7 +130,7 @@ export async function expectAccessible(page, what = page.url()) {
       id: v.id,
       impact: v.impact,
       help: v.help,
-      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+      nodes: v.nodes.slice(0, 12).map((n) => n.target.join(' ')),
     }));
   });
   const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');

@@ -85,3 +85,80 @@ async fn the_clients_list_searches_and_pages_in_the_database_and_escapes_everyth
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["clients"].as_array().unwrap().len(), 1, "{body}");
 }
+
+#[tokio::test]
+async fn the_api_reference_is_served_from_the_binary_and_documents_the_client_credentials_flow() {
+    let app = spawn().await;
+    let http = reqwest::Client::new();
+    let page = http.get(app.url("/admin/v1/docs")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "script-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("data-token-url=\"{}\"", app.url("/oauth2/token"))),
+        "{html}"
+    );
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/admin/v1/docs/"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        assets.len(),
+        4,
+        "bundle, its stylesheet, the frame's stylesheet, the initializer: {assets:?}"
+    );
+    for path in &assets {
+        let r = http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable"),
+            "{path}"
+        );
+        let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            kind.starts_with(if path.ends_with(".js") {
+                "text/javascript"
+            } else {
+                "text/css"
+            }),
+            "{path}: {kind}"
+        );
+    }
+
+    let (_, _, doc) = json_of(
+        http.get(app.url("/admin/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"];
+    assert_eq!(flow["tokenUrl"], "/oauth2/token");
+    assert!(flow["scopes"]["tollgate:clients:read"].is_string());
+    let mut ids = std::collections::BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "operationId {id} repeats");
+            let security = op["security"].as_array().unwrap();
+            assert!(
+                security.iter().any(|s| s.get("oauth2").is_some()),
+                "{id}: {security:?}"
+            );
+        }
+    }
+}

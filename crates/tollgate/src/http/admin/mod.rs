@@ -10,6 +10,7 @@ pub mod apis;
 pub mod audit;
 pub mod auth;
 pub mod clients;
+mod docs;
 pub mod export;
 pub mod extract;
 pub mod keys;
@@ -24,9 +25,16 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement,
+    SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
+use crate::domain::scope::{
+    ADMIN_SCOPE, APIS_READ_SCOPE, APIS_WRITE_SCOPE, AUDIT_READ_SCOPE, CLIENTS_READ_SCOPE,
+    CLIENTS_WRITE_SCOPE, KEYS_READ_SCOPE, KEYS_WRITE_SCOPE,
+};
 use crate::http::AppState;
 
 /// Largest admin request body.
@@ -63,6 +71,7 @@ pub fn router() -> Router<AppState> {
                 .delete(admins::delete),
         )
         .route("/openapi.json", get(openapi_json))
+        .merge(docs::routes())
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
@@ -105,7 +114,7 @@ pub fn router() -> Router<AppState> {
         admins::update,
         admins::delete,
     ),
-    modifiers(&BearerScheme, &CommonResponses),
+    modifiers(&BearerScheme, &CommonResponses, &UniqueOperationIds),
     tags(
         (name = "clients", description = "API clients"),
         (name = "apis", description = "The catalogue: APIs and the permissions clients are given on them"),
@@ -136,8 +145,86 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        // The same tokens, described as what they are: client credentials grants at this
+        // server's token endpoint. The API reference page's "Authorize" dialog uses it.
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    crate::http::oauth::TOKEN_PATH,
+                    Scopes::from_iter(ADMIN_SCOPES.map(|(s, d)| (s.to_owned(), d.to_owned()))),
+                ))],
+                "An API client's id and secret traded at this server's token endpoint \
+                 (client credentials grant, RFC 6749 §4.4) for a token with the operation's scope",
+            )),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let Some(requirements) = operation.security.as_mut() else {
+                    continue;
+                };
+                let alternatives: Vec<SecurityRequirement> = requirements
+                    .iter()
+                    .filter_map(|r| serde_json::to_value(r).ok())
+                    .filter_map(|v| {
+                        serde_json::from_value::<Vec<String>>(v.get("bearer")?.clone()).ok()
+                    })
+                    .map(|scopes| SecurityRequirement::new("oauth2", scopes))
+                    .collect();
+                requirements.extend(alternatives);
+            }
+        }
     }
 }
+
+/// OpenAPI wants every `operationId` unique (§4.8.10); the handlers' names (`list`, `get`, ...)
+/// repeat across tags, so each becomes `<tag>_<name>` (`clients_list`, `admins_get`).
+#[derive(Debug)]
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                    if !id.starts_with(&format!("{tag}_")) {
+                        *id = format!("{tag}_{id}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The admin API's scopes, for the OAuth 2.0 security scheme.
+const ADMIN_SCOPES: [(&str, &str); 8] = [
+    (ADMIN_SCOPE, "Every admin operation"),
+    (CLIENTS_READ_SCOPE, "Read API clients"),
+    (
+        CLIENTS_WRITE_SCOPE,
+        "Create, change and delete API clients and their secrets",
+    ),
+    (APIS_READ_SCOPE, "Read the API catalogue"),
+    (APIS_WRITE_SCOPE, "Change the API catalogue"),
+    (KEYS_READ_SCOPE, "Read the signing keys"),
+    (KEYS_WRITE_SCOPE, "Rotate the signing keys"),
+    (AUDIT_READ_SCOPE, "Read the audit trail"),
+];
 
 /// Answers every operation can give, whatever it does: listed once here rather than on each.
 #[derive(Debug)]
