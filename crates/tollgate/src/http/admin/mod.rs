@@ -201,10 +201,10 @@ impl Modify for UniqueOperationIds {
             ];
             for operation in operations.into_iter().flatten() {
                 let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
-                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
-                    if !id.starts_with(&format!("{tag}_")) {
-                        *id = format!("{tag}_{id}");
-                    }
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
+                    && !id.starts_with(&format!("{tag}_"))
+                {
+                    *id = format!("{tag}_{id}");
                 }
             }
         }
