@@ -97,6 +97,9 @@ test('the owner creates an API client and gets tokens with the credentials shown
     await expectVisible(page, page.getByLabel('Tenants'), 'the tenants');
     await inBothSchemes(page, (scheme) => expectAccessible(page, `the create form (${scheme})`));
     await shot(page, 'form');
+    await page.setViewportSize({ width: 360, height: 800 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'the form fits 360 px');
+    await page.setViewportSize({ width: 1100, height: 800 });
 
     // A name already taken: the error is beside Name, what was typed is kept.
     await page.getByLabel('Name', { exact: true }).fill('Existing integration');
@@ -126,6 +129,9 @@ test('the owner creates an API client and gets tokens with the credentials shown
     assert.equal(fromPage.body.scope, 'reports:read');
     await inBothSchemes(page, (scheme) => expectAccessible(page, `the credentials page (${scheme})`));
     await shot(page, 'credentials');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'credentials-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Copy buttons copy.
     await page.getByRole('button', { name: 'Copy client secret' }).click();
