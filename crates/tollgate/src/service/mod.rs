@@ -337,6 +337,12 @@ impl Tollgate {
         &self.policy
     }
 
+    /// Whether a new client's scopes are locked when its request does not say (the
+    /// `lock_client_scopes` setting).
+    pub fn locks_client_scopes_by_default(&self) -> bool {
+        self.lock_scopes_by_default
+    }
+
     pub fn keys(&self) -> Arc<SigningKeys> {
         self.keys.signing_keys()
     }

@@ -113,7 +113,7 @@ pub fn created(
     now: UnixTime,
 ) -> Response {
     let issuer = &state.tollgate.policy().issuer;
-    let token_url = format!("{issuer}{TOKEN_PATH}");
+    let token_url = token_url(issuer);
     let scope = client.scopes.to_delimited();
     respond(
         format,
@@ -143,17 +143,6 @@ pub fn respond(
     now: UnixTime,
     rng: &dyn Rng,
 ) -> Response {
-    let slug: String = creds
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
     let mut r = match format {
         Format::Json => (status, Json(json_body)).into_response(),
         Format::Env => (
@@ -165,7 +154,7 @@ pub fn respond(
                 ),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{slug}.env\""),
+                    format!("attachment; filename=\"{}\"", env_file_name(creds.name)),
                 ),
             ],
             env_file(creds),
@@ -177,7 +166,7 @@ pub fn respond(
                 (header::CONTENT_TYPE, POSTMAN_MEDIA_TYPE.to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{slug}.postman_environment.json\""),
+                    format!("attachment; filename=\"{}\"", postman_file_name(creds.name)),
                 ),
             ],
             postman_environment(creds, now, rng).to_string(),
@@ -191,6 +180,34 @@ pub fn respond(
         h.insert(header::LOCATION, v);
     }
     r
+}
+
+/// The token endpoint of `issuer`, as the exports name it.
+pub fn token_url(issuer: &str) -> String {
+    format!("{issuer}{TOKEN_PATH}")
+}
+
+/// A client's name as a file name: lower-case ASCII letters and digits, `-` for the rest.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The name of the `.env` export of the client `name`.
+pub fn env_file_name(name: &str) -> String {
+    format!("{}.env", file_stem(name))
+}
+
+/// The name of the Postman environment export of the client `name`.
+pub fn postman_file_name(name: &str) -> String {
+    format!("{}.postman_environment.json", file_stem(name))
 }
 
 /// Double-quoted with the characters that dotenv loaders and shells treat specially escaped.
@@ -282,6 +299,12 @@ mod tests {
         assert!(env.contains("OAUTH_CLIENT_SECRET=\"tgs_2\"\n"));
         assert!(env.contains("OAUTH_SCOPE=\"reports:export enterprise:user\"\n"));
         assert!(env.contains("\\\"exporter\\\" \\$HOME"), "{env}");
+    }
+
+    #[test]
+    fn file_names_come_from_the_client_name() {
+        assert_eq!(env_file_name("Report Exporter 2"), "report-exporter-2.env");
+        assert_eq!(postman_file_name("<b>ä"), "-b--.postman_environment.json");
     }
 
     #[test]
