@@ -322,6 +322,40 @@ impl ClientPatch {
         fields.join(", ")
     }
 
+    /// True when the patch would change nothing whatever the client.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.scopes.is_none()
+            && self.access_token_lifetime.is_none()
+            && self.signing_algorithm.is_none()
+            && self.tenants.is_none()
+            && self.claims.is_none()
+            && self.scopes_locked.is_none()
+    }
+
+    /// The patch without the fields that would leave `client` as it is (a form sends every
+    /// field, the audit trail names what changed); `None` when nothing would change.
+    pub fn changes_to(mut self, client: &Client) -> Option<ClientPatch> {
+        fn drop_same<T: PartialEq>(field: &mut Option<T>, current: &T) {
+            if field.as_ref() == Some(current) {
+                *field = None;
+            }
+        }
+        drop_same(&mut self.name, &client.name);
+        drop_same(&mut self.description, &client.description);
+        drop_same(&mut self.scopes, &client.scopes);
+        drop_same(
+            &mut self.access_token_lifetime,
+            &client.access_token_lifetime,
+        );
+        drop_same(&mut self.signing_algorithm, &client.signing_algorithm);
+        drop_same(&mut self.tenants, &client.tenants);
+        drop_same(&mut self.claims, &client.claims);
+        drop_same(&mut self.scopes_locked, &client.scopes_locked);
+        (!self.is_empty()).then_some(self)
+    }
+
     pub fn apply(&self, client: &mut Client, now: UnixTime) {
         if let Some(name) = &self.name {
             client.name = name.clone();
@@ -434,6 +468,47 @@ mod tests {
             ..s
         };
         assert!(!disabled.is_live(UnixTime(2)));
+    }
+
+    #[test]
+    fn a_patch_keeps_only_what_changes_the_client() {
+        let client = Client {
+            id: ClientId::parse("tgc_1").unwrap(),
+            name: ClientName::parse("Exporter").unwrap(),
+            description: Description::parse("d").unwrap(),
+            scopes: ScopeSet::parse_list(&["a"]).unwrap(),
+            access_token_lifetime: None,
+            signing_algorithm: None,
+            tenants: Vec::new(),
+            claims: None,
+            scopes_locked: false,
+            secrets: Vec::new(),
+            created_at: UnixTime(0),
+            updated_at: UnixTime(0),
+        };
+        let same = ClientPatch {
+            name: Some(client.name.clone()),
+            description: Some(client.description.clone()),
+            scopes: Some(client.scopes.clone()),
+            access_token_lifetime: Some(None),
+            signing_algorithm: Some(None),
+            tenants: Some(Vec::new()),
+            claims: Some(None),
+            scopes_locked: Some(false),
+        };
+        assert!(same.clone().changes_to(&client).is_none());
+        let renamed = ClientPatch {
+            name: Some(ClientName::parse("Importer").unwrap()),
+            access_token_lifetime: Some(Some(600)),
+            ..same
+        }
+        .changes_to(&client)
+        .unwrap();
+        assert_eq!(
+            renamed.describe(),
+            "name \"Importer\", access_token_lifetime 600"
+        );
+        assert!(ClientPatch::default().is_empty());
     }
 
     #[test]

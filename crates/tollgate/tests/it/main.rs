@@ -14,6 +14,7 @@ mod bootstrap;
 mod catalogue;
 mod cluster;
 mod console_create;
+mod console_details;
 mod console_pages;
 mod console_sso;
 mod contracts;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::pages::{Layout, Page, Section};
 use super::{Allowed, error_page_for_clients};
-use crate::domain::client::Client;
+use crate::domain::client::{Client, ClientName};
 use crate::http::AppState;
 use crate::http::admin::auth::ClientsRead;
 use crate::http::admin::requests::{ListParams, Page as ListPage, encode_cursor};
@@ -20,6 +20,8 @@ const PAGE_SIZE: u32 = 50;
 pub struct ListQuery {
     q: Option<String>,
     cursor: Option<String>,
+    /// The name of a client just deleted (from its page), for the notice.
+    deleted: Option<String>,
 }
 
 pub struct Row {
@@ -56,6 +58,7 @@ pub struct ClientsPage<'a> {
     pub errors: Vec<String>,
     pub errors_heading: &'a str,
     pub query: &'a str,
+    pub notice: Option<String>,
     pub paged: bool,
     pub rows: Vec<Row>,
     pub next: Option<String>,
@@ -67,6 +70,17 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let text = query.q.clone().unwrap_or_default();
+    // Only a name a client could have: a crafted link cannot make the notice say much else.
+    let notice = query
+        .deleted
+        .as_deref()
+        .and_then(|n| ClientName::parse(n).ok())
+        .map(|n| {
+            format!(
+                "Deleted {}. It gets no more tokens, and the tokens it held are revoked.",
+                n.as_str()
+            )
+        });
     let params = ListParams {
         limit: Some(PAGE_SIZE),
         cursor: query.cursor.clone(),
@@ -80,6 +94,7 @@ pub async fn list(
                 errors,
                 errors_heading: "The search could not be run:",
                 query: text.trim(),
+                notice: notice.clone(),
                 paged: query.cursor.is_some(),
                 rows,
                 next,
