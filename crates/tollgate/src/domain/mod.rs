@@ -1,5 +1,6 @@
 //! The domain: clients, the API catalogue, scopes, secrets and access tokens. Nothing here knows of HTTP.
 
+pub mod actor;
 pub mod admin;
 pub mod algorithm;
 pub mod api;

@@ -2,6 +2,7 @@
 
 use super::{BOOTSTRAP_CLIENT_NAME, ClientError, Credentials, StartError, Tollgate};
 use crate::clock::UnixTime;
+use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEvent, SYSTEM_ACTOR};
 use crate::domain::client::{
     Client, ClientId, ClientName, ClientPatch, Description, FieldError, NewClient, SecretId,
@@ -33,10 +34,12 @@ pub struct Bootstrapped {
 impl Tollgate {
     pub async fn create_client(
         &self,
-        actor: &str,
+        actor: &Actor,
         new: NewClient,
         now: UnixTime,
     ) -> Result<(Client, ClientSecret), ClientError> {
+        may_manage(actor, new.scopes.iter().map(|s| s.as_str()))?;
+        let actor = actor.name();
         let mut errors = self.unknown_scopes(&new.scopes);
         errors.extend(self.check_algorithm(new.signing_algorithm).err());
         if !errors.is_empty() {
@@ -161,11 +164,14 @@ impl Tollgate {
 
     pub async fn update_client(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: &ClientId,
         patch: &ClientPatch,
         now: UnixTime,
     ) -> Result<Client, ClientError> {
+        if let Some(scopes) = &patch.scopes {
+            may_manage(actor, scopes.iter().map(|s| s.as_str()))?;
+        }
         let mut errors = patch
             .scopes
             .as_ref()
@@ -180,6 +186,8 @@ impl Tollgate {
         }
         let _guard = self.write_lock.lock().await;
         let mut client = self.get_client(id).await?;
+        may_manage(actor, client.scopes.iter().map(|s| s.as_str()))?;
+        let actor = actor.name();
         if client.scopes_locked {
             let changes_scopes = patch.scopes.as_ref().is_some_and(|s| *s != client.scopes);
             if changes_scopes || patch.scopes_locked == Some(false) {
@@ -203,11 +211,16 @@ impl Tollgate {
     /// Deletes a client: it gets no more tokens, and every token it holds is revoked.
     pub async fn delete_client(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: &ClientId,
         now: UnixTime,
     ) -> Result<(), ClientError> {
         let _guard = self.write_lock.lock().await;
+        may_manage(
+            actor,
+            self.get_client(id).await?.scopes.iter().map(|s| s.as_str()),
+        )?;
+        let actor = actor.name();
         let deleted = self.store.delete_client(id).await?;
         self.cache.remove(id.as_str());
         if !deleted {
@@ -314,7 +327,7 @@ impl Tollgate {
             None if !self.cache.is_empty() => None,
             None => {
                 let (client, secret) = self
-                    .create_client(SYSTEM_ACTOR, admin, now)
+                    .create_client(&Actor::system(), admin, now)
                     .await
                     .map_err(|e| StartError::Bootstrap(e.to_string()))?;
                 Some(Bootstrapped {
@@ -327,5 +340,19 @@ impl Tollgate {
             .set_meta(BOOTSTRAPPED, &now.0.to_string())
             .await?;
         Ok(result)
+    }
+}
+
+/// Refuses an actor who would give, or change a client holding, an admin permission they do
+/// not hold themselves (see [`Actor`]).
+pub(super) fn may_manage<'a>(
+    actor: &Actor,
+    scopes: impl Iterator<Item = &'a str>,
+) -> Result<(), ClientError> {
+    let beyond = actor.beyond(scopes);
+    if beyond.is_empty() {
+        Ok(())
+    } else {
+        Err(ClientError::BeyondYourPermissions(beyond))
     }
 }

@@ -136,6 +136,11 @@ pub enum ClientError {
          client with the scopes it needs"
     )]
     ScopesLocked,
+    #[error(
+        "only someone who holds {} may give it to a client or change a client that holds it",
+        .0.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    )]
+    BeyondYourPermissions(Vec<String>),
     #[error("removing the last secret would lock the client out; add a new secret first")]
     LastSecret,
     #[error("this is not a secret Tollgate generated (its prefix or checksum is wrong)")]

@@ -3,6 +3,7 @@
 
 use super::{ClientError, Tollgate};
 use crate::clock::UnixTime;
+use crate::domain::actor::Actor;
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::{ClientId, FieldError, SecretId, SecretInfo};
 use crate::domain::revocation::Revocation;
@@ -22,7 +23,7 @@ pub struct LeakReport {
 impl Tollgate {
     pub async fn add_secret(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: &ClientId,
         expires_at: Option<UnixTime>,
         now: UnixTime,
@@ -35,6 +36,8 @@ impl Tollgate {
         }
         let _guard = self.write_lock.lock().await;
         let mut client = self.get_client(id).await?;
+        super::clients::may_manage(actor, client.scopes.iter().map(|s| s.as_str()))?;
+        let actor = actor.name();
         if client.secrets.len() >= self.max_secrets {
             return Err(ClientError::TooManySecrets(self.max_secrets));
         }
@@ -57,13 +60,15 @@ impl Tollgate {
 
     pub async fn remove_secret(
         &self,
-        actor: &str,
+        actor: &Actor,
         id: &ClientId,
         secret_id: &SecretId,
         now: UnixTime,
     ) -> Result<(), ClientError> {
         let _guard = self.write_lock.lock().await;
         let mut client = self.get_client(id).await?;
+        super::clients::may_manage(actor, client.scopes.iter().map(|s| s.as_str()))?;
+        let actor = actor.name();
         if !client.secrets.iter().any(|s| &s.id == secret_id) {
             return Err(ClientError::SecretNotFound);
         }

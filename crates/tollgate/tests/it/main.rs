@@ -19,6 +19,7 @@ mod console_pages;
 mod console_sso;
 mod contracts;
 mod exports;
+mod grants;
 mod hardening;
 mod helpers;
 mod introspection;

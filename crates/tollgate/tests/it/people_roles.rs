@@ -13,13 +13,13 @@ const ENV_OWNER: [(&str, &str); 2] = [
     ("TOLLGATE_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
 ];
 
-async fn spawn_with_owner() -> TestApp {
+pub async fn spawn_with_owner() -> TestApp {
     TestApp::spawn_with(&[OPTIONAL_MFA, ENV_OWNER[0], ENV_OWNER[1]]).await
 }
 
 /// Invites `email` as `role` through the admin API and accepts the invitation in a browser;
 /// returns the browser, signed in (second factor optional here).
-async fn invited(app: &TestApp, email: &str, role: &str) -> Browser {
+pub async fn invited(app: &TestApp, email: &str, role: &str) -> Browser {
     let r = app
         .admin(
             Method::POST,

@@ -7,6 +7,7 @@ use axum::http::{Method, StatusCode, header};
 use super::problem::Problem;
 use std::marker::PhantomData;
 
+use crate::domain::actor::Actor;
 use crate::domain::scope::{
     ADMIN_SCOPE, APIS_READ_SCOPE, APIS_WRITE_SCOPE, AUDIT_READ_SCOPE, CLIENTS_READ_SCOPE,
     CLIENTS_WRITE_SCOPE, KEYS_READ_SCOPE, KEYS_WRITE_SCOPE,
@@ -55,7 +56,16 @@ needs! {
 pub struct Admin<N> {
     /// Who acts, for the audit trail: the client id, or `admin:<email>` for a person.
     pub actor: String,
+    /// The admin permissions behind the request: the token's scopes, or the person's role's.
+    held: Vec<String>,
     needs: PhantomData<N>,
+}
+
+impl<N> Admin<N> {
+    /// The actor with what they hold, for changes that must not give more than that.
+    pub fn acting(&self) -> Actor {
+        Actor::new(self.actor.clone(), self.held.iter().cloned())
+    }
 }
 
 impl<N: Needs> FromRequestParts<AppState> for Admin<N> {
@@ -89,8 +99,16 @@ impl<N: Needs> FromRequestParts<AppState> for Admin<N> {
         match state.tollgate.authorize_bearer(token, N::SCOPE, now) {
             Ok(claims) => {
                 ClientSlot::record(&parts.extensions, &claims.client_id);
+                let held = claims
+                    .scope
+                    .as_deref()
+                    .unwrap_or("")
+                    .split_ascii_whitespace()
+                    .map(str::to_owned)
+                    .collect();
                 Ok(Admin {
                     actor: claims.client_id,
+                    held,
                     needs: PhantomData,
                 })
             }
@@ -144,6 +162,13 @@ async fn by_session<N: Needs>(
             }
             Ok(Admin {
                 actor: person.actor(),
+                held: person
+                    .admin
+                    .role
+                    .scopes()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 needs: PhantomData,
             })
         }

@@ -37,7 +37,10 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     let new = NewClient::try_from(req)?;
     let now = state.tollgate.now();
-    let (client, secret) = state.tollgate.create_client(&admin.actor, new, now).await?;
+    let (client, secret) = state
+        .tollgate
+        .create_client(&admin.acting(), new, now)
+        .await?;
     tracing::info!(client_id = %client.id, "client created");
     let location = format!("/admin/v1/clients/{}", client.id);
     let view = ClientView::from(&client);
@@ -109,7 +112,7 @@ pub async fn update(
     let now = state.tollgate.now();
     let client = state
         .tollgate
-        .update_client(&admin.actor, &id, &patch, now)
+        .update_client(&admin.acting(), &id, &patch, now)
         .await?;
     tracing::info!(client_id = %client.id, "client updated");
     Ok(Json(ClientView::from(&client)))
@@ -128,7 +131,10 @@ pub async fn delete(
     ClientPath(id): ClientPath,
 ) -> Result<StatusCode, Problem> {
     let now = state.tollgate.now();
-    state.tollgate.delete_client(&admin.actor, &id, now).await?;
+    state
+        .tollgate
+        .delete_client(&admin.acting(), &id, now)
+        .await?;
     tracing::info!(client_id = %id, "client deleted");
     Ok(StatusCode::NO_CONTENT)
 }

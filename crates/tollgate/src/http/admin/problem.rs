@@ -132,6 +132,11 @@ impl From<ClientError> for Problem {
                 "a client with this name already exists; names are unique",
             ),
             ClientError::NotFound => Problem::client_not_found(),
+            e @ ClientError::BeyondYourPermissions(_) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "beyond_your_permissions",
+                e.to_string(),
+            ),
             ClientError::SecretNotFound => Problem::secret_not_found(),
             ClientError::TooManySecrets(max) => Problem::new(
                 StatusCode::CONFLICT,

@@ -39,7 +39,7 @@ pub async fn add_secret(
     let now = state.tollgate.now();
     let (info, secret) = state
         .tollgate
-        .add_secret(&admin.actor, &id, new.expires_at, now)
+        .add_secret(&admin.acting(), &id, new.expires_at, now)
         .await?;
     tracing::info!(client_id = %id, secret_id = info.id.as_str(), "secret added");
     let client = state.tollgate.get_client(&id).await?;
@@ -72,7 +72,7 @@ pub async fn remove_secret(
     let now = state.tollgate.now();
     state
         .tollgate
-        .remove_secret(&admin.actor, &id, &secret_id, now)
+        .remove_secret(&admin.acting(), &id, &secret_id, now)
         .await?;
     tracing::info!(client_id = %id, secret_id = secret_id.as_str(), "secret removed");
     Ok(StatusCode::NO_CONTENT)

@@ -163,7 +163,7 @@ pub async fn create(
     let now = state.tollgate.now();
     match state
         .tollgate
-        .create_client(&person.actor(), new, now)
+        .create_client(&person.acting(), new, now)
         .await
     {
         Ok((client, secret)) => {
@@ -185,6 +185,16 @@ pub async fn create(
                 ),
             );
             render(&state, &person, &typed, &errors, StatusCode::BAD_REQUEST)
+        }
+        Err(e @ ClientError::BeyondYourPermissions(_)) => {
+            errors.push(
+                "scopes",
+                format!(
+                    "{} Your role does not hold it.",
+                    super::sentence(&e.to_string())
+                ),
+            );
+            render(&state, &person, &typed, &errors, StatusCode::FORBIDDEN)
         }
         Err(e) => error_page_for_clients(e),
     }

@@ -221,8 +221,20 @@ impl<N: Needs> FromRequestParts<AppState> for Allowed<N> {
     }
 }
 
-/// The page for a failure to read clients.
+/// The page for a failure to read clients, or a change the person's role may not make.
 pub fn error_page_for_clients(e: ClientError) -> Response {
+    if let e @ ClientError::BeyondYourPermissions(_) = e {
+        return Page::message_with_link(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &format!(
+                "{} Your role does not hold it, so an owner has to make this change.",
+                sentence(&e.to_string())
+            ),
+            ("/console/clients", "Back to API clients"),
+        )
+        .into_response();
+    }
     tracing::error!(error = %e, "console: clients cannot be read");
     Page::message(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -306,7 +318,7 @@ pub fn error_page(e: PeopleError) -> Response {
 }
 
 /// "the thing" → "The thing."
-fn sentence(s: &str) -> String {
+pub(super) fn sentence(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 1);
     let mut chars = s.chars();
     if let Some(first) = chars.next() {

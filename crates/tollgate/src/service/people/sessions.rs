@@ -1,6 +1,7 @@
 //! Console sessions: stored by digest, checked on every request, so deleting a row (sign out,
 //! a disabled or deleted administrator, a role change) ends it on every node at once.
 
+use crate::domain::actor::Actor;
 use aws_lc_rs::hmac;
 use subtle::ConstantTimeEq;
 
@@ -27,6 +28,11 @@ impl Person {
     /// The actor of what this person does, in the audit trail.
     pub fn actor(&self) -> String {
         self.admin.email.actor()
+    }
+
+    /// This person as the actor of a change, with the permissions of their role.
+    pub fn acting(&self) -> Actor {
+        Actor::new(self.actor(), self.admin.role.scopes().iter().copied())
     }
 
     /// The anti-forgery token the console's forms carry.

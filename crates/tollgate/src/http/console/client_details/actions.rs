@@ -71,7 +71,7 @@ async fn apply(
     let now = state.tollgate.now();
     state
         .tollgate
-        .update_client(&person.actor(), &client.id, &patch, now)
+        .update_client(&person.acting(), &client.id, &patch, now)
         .await?;
     Ok(Some(()))
 }
@@ -231,7 +231,7 @@ pub async fn remove_secret(
     let now = state.tollgate.now();
     match state
         .tollgate
-        .remove_secret(&person.actor(), &client.id, &secret_id, now)
+        .remove_secret(&person.acting(), &client.id, &secret_id, now)
         .await
     {
         Ok(()) => back(&client, &format!("removed&secret={}", secret_id.as_str())),
@@ -285,7 +285,7 @@ pub async fn delete(
     let now = state.tollgate.now();
     match state
         .tollgate
-        .delete_client(&person.actor(), &client.id, now)
+        .delete_client(&person.acting(), &client.id, now)
         .await
     {
         Ok(()) => {

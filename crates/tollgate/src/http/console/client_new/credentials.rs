@@ -231,7 +231,7 @@ pub async fn add_secret(
     };
     let added = state
         .tollgate
-        .add_secret(&person.actor(), &id, new.expires_at, now)
+        .add_secret(&person.acting(), &id, new.expires_at, now)
         .await;
     let (info, secret) = match added {
         Ok(added) => added,
