@@ -280,6 +280,14 @@ impl ClientCache {
         out
     }
 
+    /// Calls `f` with every client, under the read lock the token endpoint also takes: keep
+    /// `f` quick (for pages that count or list the clients holding a permission).
+    pub fn each(&self, mut f: impl FnMut(&Arc<CachedClient>)) {
+        for e in &self.read().0 {
+            f(&e.0);
+        }
+    }
+
     /// Every scope some client holds.
     pub fn held_scopes(&self) -> std::collections::BTreeSet<String> {
         // The distinct sets, not the clients: a few sets, and not the lock the token endpoint

@@ -4,6 +4,7 @@
 //! - `tokens`: client authentication, issuing, validating, introspecting and revoking tokens
 //! - `clients`: the administrator's operations on clients and secrets, and the bootstrap
 //! - `secrets`: adding, removing and disabling a client's secrets
+//! - `holders`: which clients hold the catalogue's permissions (for the console)
 //! - `keys`: signing-key rotation, on schedule or asked for by an administrator, and its audit
 //! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
 //! - `follow`: applying the changes other nodes make to a shared database (PostgreSQL), for
@@ -12,6 +13,7 @@
 mod apis;
 mod clients;
 mod follow;
+mod holders;
 mod keys;
 pub mod people;
 mod secrets;
@@ -25,6 +27,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Mutex;
 
 pub use clients::{BootstrapCredentials, Bootstrapped};
+pub use holders::Holders;
 pub use secrets::LeakReport;
 
 use crate::cache::ClientCache;

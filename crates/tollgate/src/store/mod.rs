@@ -136,6 +136,9 @@ pub trait Store: admins::AdminStore + sessions::SessionStore + Send + Sync + Deb
     /// Writes name, description, scopes, lifetime and `updated_at`; false if the client is gone.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+    /// The names of those of `ids` that exist (in no particular order): for pages that list
+    /// clients found another way, such as the holders of a permission.
+    async fn client_names(&self, ids: &[ClientId]) -> Result<Vec<(ClientId, String)>, StoreError>;
 
     /// The whole catalogue, with each API's permissions in their order.
     async fn list_apis(&self) -> Result<Vec<Api>, StoreError>;

@@ -222,6 +222,15 @@ pub fn secret_owner<R: Columns>(row: &R) -> Result<SecretOwner, StoreError> {
     })
 }
 
+/// `(client id, name)` of a client.
+pub fn client_name<R: Columns>(row: &R) -> Result<(ClientId, String), StoreError> {
+    let id = row.text("client_id")?;
+    Ok((
+        ClientId::parse(&id).map_err(|_| StoreError::Corrupt(format!("client id {id:?}")))?,
+        row.text("name")?,
+    ))
+}
+
 /// `(client id, secret id, expiry)` of a secret whose expiry is being recorded.
 pub fn expired_secret<R: Columns>(row: &R) -> Result<(String, String, UnixTime), StoreError> {
     Ok((

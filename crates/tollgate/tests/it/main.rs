@@ -15,6 +15,7 @@ mod catalogue;
 mod cluster;
 mod console_create;
 mod console_details;
+mod console_catalogue;
 mod console_pages;
 mod console_sso;
 mod contracts;

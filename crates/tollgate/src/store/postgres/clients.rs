@@ -225,6 +225,18 @@ pub(super) async fn record_secret_use(
     Ok(())
 }
 
+pub(super) async fn client_names(
+    pool: &PgPool,
+    ids: &[ClientId],
+) -> Result<Vec<(ClientId, String)>, StoreError> {
+    let list: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+    let rows = sqlx::query("SELECT client_id, name FROM clients WHERE client_id = ANY($1)")
+        .bind(list)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(rows::client_name).collect()
+}
+
 pub(super) async fn take_expired_secrets(
     pool: &PgPool,
     now: UnixTime,

@@ -197,6 +197,23 @@ pub(super) async fn record_secret_use(
     Ok(())
 }
 
+pub(super) async fn client_names(
+    pool: &SqlitePool,
+    ids: &[ClientId],
+) -> Result<Vec<(ClientId, String)>, StoreError> {
+    // The ids travel as one JSON array parameter, however many there are.
+    let list: Vec<&str> = ids.iter().map(ClientId::as_str).collect();
+    let list = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let rows = sqlx::query(
+        "SELECT client_id, name FROM clients \
+         WHERE client_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::client_name).collect()
+}
+
 pub(super) async fn take_expired_secrets(
     pool: &SqlitePool,
     now: UnixTime,
@@ -230,4 +247,59 @@ async fn insert_secret_row(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::UnixTime;
+    use crate::domain::client::{Client, ClientId, ClientName, Description};
+    use crate::domain::scope::ScopeSet;
+    use crate::store::{SqliteStore, Store};
+
+    #[tokio::test]
+    async fn names_are_read_for_the_ids_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        for (id, name) in [("c1", "First"), ("c2", "Second"), ("c3", "Third")] {
+            store
+                .insert_client(&Client {
+                    id: ClientId::parse(id).unwrap(),
+                    name: ClientName::parse(name).unwrap(),
+                    description: Description::default(),
+                    scopes: ScopeSet::default(),
+                    access_token_lifetime: None,
+                    signing_algorithm: None,
+                    tenants: Vec::new(),
+                    claims: None,
+                    scopes_locked: false,
+                    secrets: Vec::new(),
+                    created_at: UnixTime(0),
+                    updated_at: UnixTime(0),
+                })
+                .await
+                .unwrap();
+        }
+        let ids: Vec<ClientId> = ["c3", "gone", "c1"]
+            .iter()
+            .map(|i| ClientId::parse(i).unwrap())
+            .collect();
+        let mut names: Vec<(String, String)> = store
+            .client_names(&ids)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, name)| (id.as_str().to_owned(), name))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("c1".to_owned(), "First".to_owned()),
+                ("c3".to_owned(), "Third".to_owned())
+            ]
+        );
+        assert!(store.client_names(&[]).await.unwrap().is_empty());
+        store.close().await;
+    }
 }

@@ -139,6 +139,10 @@ impl Store for SqliteStore {
         clients::delete_client(&self.pool, id).await
     }
 
+    async fn client_names(&self, ids: &[ClientId]) -> Result<Vec<(ClientId, String)>, StoreError> {
+        clients::client_names(&self.pool, ids).await
+    }
+
     async fn list_apis(&self) -> Result<Vec<Api>, StoreError> {
         apis::list_apis(&self.pool).await
     }
