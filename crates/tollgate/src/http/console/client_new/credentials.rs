@@ -36,6 +36,8 @@ pub struct CredentialsPage<'a> {
     pub name: &'a str,
     pub client_id: &'a str,
     pub secret: &'a str,
+    /// Which row of the client's secrets this is, to remove the right one later.
+    pub secret_id: &'a str,
     /// An additional secret (from "Add secret"), not a new client's first.
     pub added: bool,
     pub expires: Option<String>,
@@ -75,6 +77,9 @@ pub fn page(
         name: client.name.as_str(),
         client_id: client.id.as_str(),
         secret: secret.expose(),
+        secret_id: added
+            .or(client.secrets.first())
+            .map_or("", |s| s.id.as_str()),
         added: added.is_some(),
         expires: added.and_then(|s| s.expires_at).map(UnixTime::to_rfc3339),
         token_url: &token_url,
