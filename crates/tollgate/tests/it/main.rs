@@ -14,6 +14,7 @@ mod bootstrap;
 mod catalogue;
 mod cluster;
 mod console_pages;
+mod console_people;
 mod console_sso;
 mod contracts;
 mod exports;
