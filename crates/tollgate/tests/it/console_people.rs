@@ -533,6 +533,22 @@ async fn owners_invite_change_roles_disable_and_delete_administrators() {
         StatusCode::FORBIDDEN,
         "managers too"
     );
+    let manager_csrf = field(&vera.get("/console/account").await.body, "csrf");
+    for path in [
+        format!("/console/admins/{owner_id}/disable"),
+        "/console/admins/invite".to_owned(),
+    ] {
+        let form = [
+            ("csrf", manager_csrf.as_str()),
+            ("email", "m@example.com"),
+            ("role", "owner"),
+        ];
+        assert_eq!(
+            vera.post(&path, &form).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
 
     // Disabled: signed out, cannot sign in; enabled again: can.
     let done = b.post(&format!("{page}/disable"), &[("csrf", &csrf)]).await;

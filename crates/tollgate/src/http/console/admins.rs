@@ -3,11 +3,13 @@
 //! change the role, disable or enable, delete, or make a password reset link. The service
 //! keeps the rules (an active owner always remains) and audits every change.
 
+mod person;
+
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -15,11 +17,12 @@ use super::fields::FieldErrors;
 use super::pages::{Layout, Page, Section};
 use super::signin::forged;
 use super::{Allowed, ConsoleForm, error_page};
-use crate::domain::admin::AdminId;
+use crate::domain::client::FieldError;
 use crate::http::AppState;
-use crate::http::admin::admins::{AdminView, InviteRequest, PendingInvitation, UpdateAdminRequest};
+use crate::http::admin::admins::{AdminView, InviteRequest, PendingInvitation};
 use crate::http::admin::auth::Owner;
-use crate::service::people::{AdminPatch, PeopleError, Person};
+use crate::service::people::{PeopleError, Person};
+use person::{change_role, delete, disable, enable, reset_link, show};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -85,17 +88,6 @@ pub struct InviteForm {
     role: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ChangeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    role: String,
-    /// The email address typed to confirm a deletion.
-    #[serde(default)]
-    confirm: String,
-}
-
 #[derive(Template)]
 #[template(path = "console/admins.html")]
 pub struct AdminsPage<'a> {
@@ -108,19 +100,6 @@ pub struct AdminsPage<'a> {
     pub roles: Vec<RoleChoice>,
     pub email: &'a str,
     pub errors: FieldErrors,
-}
-
-#[derive(Template)]
-#[template(path = "console/admins_person.html")]
-pub struct PersonPage<'a> {
-    pub layout: Layout,
-    pub csrf: &'a str,
-    pub notice: Option<&'a str>,
-    pub admin: AdminView,
-    pub is_me: bool,
-    pub roles: Vec<RoleChoice>,
-    pub errors: FieldErrors,
-    pub confirm: &'a str,
 }
 
 /// A one-time link shown once: an invitation or a password reset.
@@ -254,7 +233,7 @@ pub async fn invite(
         }
         Err(PeopleError::EmailTaken) => {
             let errors = FieldErrors::new(
-                vec![crate::domain::client::FieldError::new(
+                vec![FieldError::new(
                     "email",
                     "another administrator has this address already",
                 )],
@@ -275,238 +254,5 @@ pub async fn invite(
             .await
         }
         Err(e) => error_page(e),
-    }
-}
-
-/// One administrator's page.
-async fn person_page(
-    state: &AppState,
-    person: &Person,
-    id: &AdminId,
-    status: StatusCode,
-    notice: Option<&str>,
-    errors: FieldErrors,
-    confirm: &str,
-) -> Response {
-    let admin = match state.people.get_admin(id).await {
-        Ok(a) => a,
-        Err(PeopleError::NotFound) => return not_found(),
-        Err(e) => return error_page(e),
-    };
-    Page::new(
-        status,
-        &PersonPage {
-            layout: Layout::at(person, Section::Administrators),
-            csrf: person.csrf_token(),
-            notice,
-            is_me: admin.id == person.admin.id,
-            roles: role_choices(admin.role.as_str()),
-            admin: AdminView::from(&admin),
-            errors,
-            confirm,
-        },
-    )
-    .into_response()
-}
-
-pub async fn show(
-    State(state): State<AppState>,
-    Allowed(person, ..): Allowed<Owner>,
-    Path(raw): Path<String>,
-    Query(q): Query<Done>,
-) -> Response {
-    let Ok(id) = AdminId::parse(&raw) else {
-        return not_found();
-    };
-    let notice = match q.done.as_deref() {
-        Some("role") => {
-            Some("The role is changed. Their sessions ended: they sign in again to use it.")
-        }
-        Some("disabled") => Some("Disabled: they cannot sign in, and their sessions ended."),
-        Some("enabled") => Some("Enabled: they can sign in again."),
-        _ => None,
-    };
-    let errors = FieldErrors::default();
-    person_page(&state, &person, &id, StatusCode::OK, notice, errors, "").await
-}
-
-/// The administrator a form is about, once its anti-forgery token checks out.
-fn target(person: &Person, raw: &str, csrf: &str) -> Result<AdminId, Response> {
-    if !person.csrf_matches(csrf) {
-        return Err(forged());
-    }
-    AdminId::parse(raw).map_err(|_| not_found())
-}
-
-/// Applies `patch` and shows the page again with `done`, or the reason it was refused.
-async fn update(
-    state: &AppState,
-    person: &Person,
-    id: &AdminId,
-    patch: Result<AdminPatch, Vec<crate::domain::client::FieldError>>,
-    done: &str,
-) -> Response {
-    let refused = |status, errors| person_page(state, person, id, status, None, errors, "");
-    let patch = match patch {
-        Ok(p) => p,
-        Err(errors) => {
-            return refused(StatusCode::BAD_REQUEST, FieldErrors::new(errors, LABELS)).await;
-        }
-    };
-    let now = state.people.now();
-    match state
-        .people
-        .update_admin(&person.actor(), id, patch, now)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/console/admins/{id}?done={done}")).into_response(),
-        Err(e) => match refusal(e) {
-            Ok((status, errors)) => refused(status, errors).await,
-            Err(answer) => answer,
-        },
-    }
-}
-
-/// The status and message for a refusal the page explains; otherwise the answer to give.
-fn refusal(e: PeopleError) -> Result<(StatusCode, FieldErrors), Response> {
-    match e {
-        PeopleError::LastOwner => Ok((
-            StatusCode::CONFLICT,
-            FieldErrors::general(&PeopleError::LastOwner.to_string()),
-        )),
-        PeopleError::Validation(errors) => {
-            Ok((StatusCode::BAD_REQUEST, FieldErrors::new(errors, LABELS)))
-        }
-        PeopleError::NotFound => Err(not_found()),
-        other => Err(error_page(other)),
-    }
-}
-
-pub async fn change_role(
-    State(state): State<AppState>,
-    Allowed(person, ..): Allowed<Owner>,
-    Path(raw): Path<String>,
-    form: ConsoleForm<ChangeForm>,
-) -> Response {
-    let id = match target(&person, &raw, &form.value.csrf) {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let request = UpdateAdminRequest {
-        role: Some(form.value.role),
-        ..Default::default()
-    };
-    update(&state, &person, &id, AdminPatch::try_from(request), "role").await
-}
-
-async fn set_disabled(
-    state: &AppState,
-    person: &Person,
-    raw: &str,
-    csrf: &str,
-    disabled: bool,
-) -> Response {
-    let id = match target(person, raw, csrf) {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let patch = AdminPatch {
-        disabled: Some(disabled),
-        ..Default::default()
-    };
-    let done = if disabled { "disabled" } else { "enabled" };
-    update(state, person, &id, Ok(patch), done).await
-}
-
-pub async fn disable(
-    State(state): State<AppState>,
-    Allowed(person, ..): Allowed<Owner>,
-    Path(raw): Path<String>,
-    form: ConsoleForm<ChangeForm>,
-) -> Response {
-    set_disabled(&state, &person, &raw, &form.value.csrf, true).await
-}
-
-pub async fn enable(
-    State(state): State<AppState>,
-    Allowed(person, ..): Allowed<Owner>,
-    Path(raw): Path<String>,
-    form: ConsoleForm<ChangeForm>,
-) -> Response {
-    set_disabled(&state, &person, &raw, &form.value.csrf, false).await
-}
-
-pub async fn delete(
-    State(state): State<AppState>,
-    Allowed(person, ..): Allowed<Owner>,
-    Path(raw): Path<String>,
-    form: ConsoleForm<ChangeForm>,
-) -> Response {
-    let id = match target(&person, &raw, &form.value.csrf) {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let confirm = form.value.confirm.trim();
-    let admin = match state.people.get_admin(&id).await {
-        Ok(a) => a,
-        Err(PeopleError::NotFound) => return not_found(),
-        Err(e) => return error_page(e),
-    };
-    if !confirm.eq_ignore_ascii_case(admin.email.as_str()) {
-        let errors = FieldErrors::new(
-            vec![crate::domain::client::FieldError::new(
-                "confirm",
-                format!("type {} to confirm the deletion", admin.email),
-            )],
-            LABELS,
-        );
-        let status = StatusCode::BAD_REQUEST;
-        return person_page(&state, &person, &id, status, None, errors, confirm).await;
-    }
-    let now = state.people.now();
-    match state.people.delete_admin(&person.actor(), &id, now).await {
-        Ok(()) => Redirect::to("/console/admins?done=deleted").into_response(),
-        Err(e) => match refusal(e) {
-            Ok((status, errors)) => {
-                person_page(&state, &person, &id, status, None, errors, confirm).await
-            }
-            Err(answer) => answer,
-        },
-    }
-}
-
-pub async fn reset_link(
-    State(state): State<AppState>,
-    Allowed(person, ..): Allowed<Owner>,
-    Path(raw): Path<String>,
-    form: ConsoleForm<ChangeForm>,
-) -> Response {
-    let id = match target(&person, &raw, &form.value.csrf) {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let now = state.people.now();
-    match state.people.reset_link(&person.actor(), &id, now).await {
-        Ok((url, expires_at)) => {
-            let back = format!("/console/admins/{id}");
-            Page::ok(&LinkPage {
-                layout: Layout::at(&person, Section::Administrators),
-                heading: "Password reset link",
-                intro: "Whoever opens this link sets a new password for this account; its \
-                        two-step verification is removed, so they set it up again after \
-                        signing in. Tollgate sends no mail: send this link yourself, by a \
-                        channel you trust. It works once, and is shown only on this page.",
-                url: &url,
-                expires_at: expires_at.to_rfc3339(),
-                back: &back,
-            })
-            .into_response()
-        }
-        Err(e) => match refusal(e) {
-            Ok((status, errors)) => {
-                person_page(&state, &person, &id, status, None, errors, "").await
-            }
-            Err(answer) => answer,
-        },
     }
 }
