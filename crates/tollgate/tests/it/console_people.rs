@@ -178,6 +178,18 @@ async fn the_audit_log_filters_and_pages_in_the_database_as_the_admin_api_does()
     let found = rows(&since.body);
     assert_eq!(found.len(), 1, "{}", since.body);
     assert!(found[0].contains(&beta));
+    assert!(
+        since.body.contains(&format!("value=\"{minute}:00\"")),
+        "the time as read, in UTC"
+    );
+    let offset = b
+        .get("/console/audit?from=2030-03-17T20:00:00%2B02:00")
+        .await;
+    assert!(
+        offset.body.contains("value=\"2030-03-17T18:00:00\""),
+        "{}",
+        offset.body
+    );
     let before = b
         .get(&format!("/console/audit?to={minute}&action=client.created"))
         .await;
@@ -446,6 +458,11 @@ async fn owners_invite_change_roles_disable_and_delete_administrators() {
     // A viewer sees no Administrators link; the page and every form answer 403.
     let home = vera.get("/console").await;
     assert!(!home.body.contains("/console/admins"), "{}", home.body);
+    assert_eq!(
+        vera.get("/console/audit").await.status,
+        StatusCode::OK,
+        "viewers read the audit log"
+    );
     let vera_csrf = field(&vera.get("/console/account").await.body, "csrf");
     assert_eq!(
         vera.get("/console/admins").await.status,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::Allowed;
 use super::fields::FieldErrors;
 use super::pages::{Layout, Page, Section};
+use crate::clock::UnixTime;
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::client::FieldError;
 use crate::http::AppState;
@@ -147,8 +148,15 @@ pub struct AuditPage<'a> {
 pub async fn list(
     State(state): State<AppState>,
     Allowed(person, ..): Allowed<AuditRead>,
-    Query(form): Query<AuditForm>,
+    Query(mut form): Query<AuditForm>,
 ) -> Response {
+    let parsed = parse(&form);
+    if let Ok((filter, _)) = &parsed {
+        // The time fields show what was read, in UTC, as `datetime-local` takes it.
+        let shown = |t: UnixTime| t.to_rfc3339().trim_end_matches('Z').to_owned();
+        form.from = filter.from.map(shown).unwrap_or_default();
+        form.to = filter.to.map(shown).unwrap_or_default();
+    }
     let catalogue = state.tollgate.catalogue();
     let api_name = |id: &str| catalogue.get(id).map(|a| a.name.as_str().to_owned());
     let mut apis: Vec<Choice> = catalogue
@@ -187,7 +195,7 @@ pub async fn list(
         newer: None,
         older: None,
     };
-    let (filter, cursor) = match parse(&form) {
+    let (filter, cursor) = match parsed {
         Ok(parsed) => parsed,
         Err(errors) => {
             page.errors = FieldErrors::new(errors, LABELS);
