@@ -129,6 +129,8 @@ pub struct AuditEvent {
     pub client_id: Option<String>,
     pub secret_id: Option<String>,
     pub kid: Option<String>,
+    /// The API of the catalogue the event is about (its id), if any.
+    pub api_id: Option<String>,
     pub detail: String,
 }
 
@@ -142,6 +144,7 @@ impl AuditEvent {
             client_id: None,
             secret_id: None,
             kid: None,
+            api_id: None,
             detail: String::new(),
         }
     }
@@ -158,6 +161,11 @@ impl AuditEvent {
 
     pub fn kid(mut self, kid: &str) -> AuditEvent {
         self.kid = Some(kid.to_owned());
+        self
+    }
+
+    pub fn api(mut self, id: &str) -> AuditEvent {
+        self.api_id = Some(id.to_owned());
         self
     }
 

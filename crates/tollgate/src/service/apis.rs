@@ -124,13 +124,15 @@ impl Tollgate {
         self.reload_catalogue_from_store().await?;
         let values: Vec<&str> = api.permissions.iter().map(|p| p.value.as_str()).collect();
         self.audit(
-            AuditEvent::new(now, actor, AuditAction::ApiCreated).detail(format!(
-                "api {} identifier {:?} name {:?} permissions {:?}",
-                api.id,
-                api.identifier.as_str(),
-                api.name.as_str(),
-                values.join(" ")
-            )),
+            AuditEvent::new(now, actor, AuditAction::ApiCreated)
+                .api(api.id.as_str())
+                .detail(format!(
+                    "api {} identifier {:?} name {:?} permissions {:?}",
+                    api.id,
+                    api.identifier.as_str(),
+                    api.name.as_str(),
+                    values.join(" ")
+                )),
         )
         .await;
         Ok(api)
@@ -202,37 +204,39 @@ impl Tollgate {
         }
         self.after_catalogue_write(&taken).await?;
         self.audit(
-            AuditEvent::new(now, actor, AuditAction::ApiUpdated).detail(format!(
-                "api {}: {}",
-                api.id,
-                patch.describe()
-            )),
+            AuditEvent::new(now, actor, AuditAction::ApiUpdated)
+                .api(api.id.as_str())
+                .detail(format!("api {}: {}", api.id, patch.describe())),
         )
         .await;
         for p in api.permissions.iter().filter(|p| !before.contains(p)) {
             let existed = before.iter().any(|b| b.value == p.value);
             self.audit(
-                AuditEvent::new(now, actor, AuditAction::PermissionAdded).detail(format!(
-                    "api {} permission {}{}",
-                    api.id,
-                    p.value,
-                    if existed {
-                        " (description changed)"
-                    } else {
-                        ""
-                    }
-                )),
+                AuditEvent::new(now, actor, AuditAction::PermissionAdded)
+                    .api(api.id.as_str())
+                    .detail(format!(
+                        "api {} permission {}{}",
+                        api.id,
+                        p.value,
+                        if existed {
+                            " (description changed)"
+                        } else {
+                            ""
+                        }
+                    )),
             )
             .await;
         }
         for value in &removed {
             self.audit(
                 AuditEvent::new(now, actor, AuditAction::PermissionRemoved)
+                    .api(api.id.as_str())
                     .detail(format!("api {} permission {value}", api.id)),
             )
             .await;
         }
-        self.audit_taken(actor, &taken, &removed, now).await;
+        self.audit_taken(actor, &api.id, &taken, &removed, now)
+            .await;
         Ok(api)
     }
 
@@ -259,15 +263,18 @@ impl Tollgate {
         }
         self.after_catalogue_write(&taken).await?;
         self.audit(
-            AuditEvent::new(now, actor, AuditAction::ApiDeleted).detail(format!(
-                "api {} identifier {:?} name {:?}",
-                api.id,
-                api.identifier.as_str(),
-                api.name.as_str()
-            )),
+            AuditEvent::new(now, actor, AuditAction::ApiDeleted)
+                .api(api.id.as_str())
+                .detail(format!(
+                    "api {} identifier {:?} name {:?}",
+                    api.id,
+                    api.identifier.as_str(),
+                    api.name.as_str()
+                )),
         )
         .await;
-        self.audit_taken(actor, &taken, &removed, now).await;
+        self.audit_taken(actor, &api.id, &taken, &removed, now)
+            .await;
         Ok(())
     }
 
@@ -327,6 +334,7 @@ impl Tollgate {
     async fn audit_taken(
         &self,
         actor: &str,
+        api: &ApiId,
         taken: &[ScopeChange],
         removed: &[Scope],
         now: UnixTime,
@@ -336,6 +344,7 @@ impl Tollgate {
             self.audit(
                 AuditEvent::new(now, actor, AuditAction::PermissionTaken)
                     .client(change.client_id.as_str())
+                    .api(api.as_str())
                     .detail(format!(
                         "removed from the catalogue: {}; scopes now {:?}",
                         removed.join(" "),

@@ -11,6 +11,7 @@
 //!   the loop in [`crate::cluster`]
 
 mod apis;
+mod audit;
 mod clients;
 mod follow;
 mod holders;
@@ -369,15 +370,6 @@ impl Tollgate {
         if let Err(e) = self.store.insert_audit(&event).await {
             tracing::error!(error = %e, action = event.action.as_str(), "could not record an audit event");
         }
-    }
-
-    pub async fn audit_events(
-        &self,
-        after: i64,
-        limit: u32,
-        client: Option<&str>,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.store.audit_events(after, limit, client).await
     }
 }
 

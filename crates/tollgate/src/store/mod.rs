@@ -2,6 +2,7 @@
 //! [`Store`].
 
 pub mod admins;
+pub mod audit;
 pub mod postgres;
 mod rows;
 pub mod sessions;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use zeroize::Zeroizing;
 
 pub use crate::cluster::{Change, ChangeFeed, ClusterLock, NoLock};
+pub use audit::{AuditCursor, AuditFilter};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -197,12 +199,13 @@ pub trait Store: admins::AdminStore + sessions::SessionStore + Send + Sync + Deb
 
     /// Appends to the audit trail; returns the event's id.
     async fn insert_audit(&self, event: &AuditEvent) -> Result<i64, StoreError>;
-    /// Events after `after`, oldest first, optionally for one client only.
+    /// Up to `limit` events that match `filter`, from `cursor` on in its direction (oldest
+    /// first after an id, newest first before one). The filter runs in the database.
     async fn audit_events(
         &self,
-        after: i64,
+        filter: &AuditFilter,
+        cursor: AuditCursor,
         limit: u32,
-        client: Option<&str>,
     ) -> Result<Vec<AuditEvent>, StoreError>;
 
     /// Appends a revocation to the feed and returns its cursor. Revoking a token twice is

@@ -251,6 +251,7 @@ pub fn audit_event<R: Columns>(row: &R) -> Result<AuditEvent, StoreError> {
         client_id: row.opt_text("client_id")?,
         secret_id: row.opt_text("secret_id")?,
         kid: row.opt_text("kid")?,
+        api_id: row.opt_text("api_id")?,
         detail: row.text("detail")?,
     })
 }

@@ -17,6 +17,7 @@ mod console_create;
 mod console_details;
 mod console_catalogue;
 mod console_pages;
+mod console_people;
 mod console_sso;
 mod contracts;
 mod exports;

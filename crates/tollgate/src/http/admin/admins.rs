@@ -93,6 +93,20 @@ pub struct InviteRequest {
     pub role: String,
 }
 
+impl InviteRequest {
+    /// The address and role, or every field that is not right (the console's invitation form
+    /// is read by the same rules).
+    pub fn parse(&self) -> Result<(Email, Role), Vec<FieldError>> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let email = Email::parse(&self.email).map_err(|e| errors.push(e)).ok();
+        let role = Role::parse(&self.role).map_err(|e| errors.push(e)).ok();
+        match (email, role) {
+            (Some(email), Some(role)) => Ok((email, role)),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// The invitation: send `invite_url` to the person yourself (Tollgate sends no mail). It works
 /// once, until `expires_at`, and is shown only in this answer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -114,6 +128,24 @@ pub struct UpdateAdminRequest {
     /// `true` disables the account (and ends its sessions), `false` enables it again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+}
+
+impl TryFrom<UpdateAdminRequest> for AdminPatch {
+    type Error = Vec<FieldError>;
+
+    fn try_from(req: UpdateAdminRequest) -> Result<AdminPatch, Vec<FieldError>> {
+        let role = req
+            .role
+            .as_deref()
+            .map(Role::parse)
+            .transpose()
+            .map_err(|e| vec![e])?;
+        Ok(AdminPatch {
+            display_name: req.display_name,
+            role,
+            disabled: req.disabled,
+        })
+    }
 }
 
 /// `{admin_id}` from the path; an id that cannot be valid answers like an unknown one.
@@ -184,12 +216,7 @@ pub async fn invite(
     admin: Admin<Owner>,
     AdminJson(req): AdminJson<InviteRequest>,
 ) -> Result<Response, Problem> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let email = Email::parse(&req.email).map_err(|e| errors.push(e)).ok();
-    let role = Role::parse(&req.role).map_err(|e| errors.push(e)).ok();
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(Problem::validation(errors));
-    };
+    let (email, role) = req.parse().map_err(Problem::validation)?;
     let now = state.people.now();
     let made = state.people.invite(&admin.actor, email, role, now).await?;
     let body = Invitation {
@@ -240,17 +267,7 @@ pub async fn update(
     AdminJson(req): AdminJson<UpdateAdminRequest>,
 ) -> Result<Json<AdminView>, Problem> {
     let id = admin_id(&raw)?;
-    let role = req
-        .role
-        .as_deref()
-        .map(Role::parse)
-        .transpose()
-        .map_err(|e| Problem::validation(vec![e]))?;
-    let patch = AdminPatch {
-        display_name: req.display_name,
-        role,
-        disabled: req.disabled,
-    };
+    let patch = AdminPatch::try_from(req).map_err(Problem::validation)?;
     let now = state.people.now();
     let updated = state
         .people

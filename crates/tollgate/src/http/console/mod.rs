@@ -6,7 +6,10 @@
 //! - `links`: the pages behind one-time links (first owner, invitation, password reset)
 //! - `sso`: single sign-on with the organisation's OpenID Connect provider
 //! - `cookies`: the session cookie and the form guard against cross-site requests
+//! - `account`, `admins`, `audit`: my account, the administrators (owners), the audit log
+//! - `fields`: errors beside the form fields that caused them
 
+mod account;
 mod admins;
 mod apis;
 mod audit;
@@ -15,6 +18,7 @@ mod client_new;
 mod clients;
 mod cookies;
 mod dashboard;
+mod fields;
 mod keys;
 mod links;
 mod pages;
@@ -50,7 +54,6 @@ pub const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'se
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
-        .route("/console/account", get(signin::account))
         .route("/console/clients", get(clients::list))
         .route(pages::STYLESHEET_PATH, get(pages::stylesheet))
         .route(pages::SCRIPT_PATH, get(pages::script))
@@ -88,6 +91,7 @@ pub fn router() -> Router<AppState> {
             get(sso::callback),
         )
         .merge(dashboard::routes())
+        .merge(account::routes())
         .merge(client_new::routes())
         .merge(client_details::routes())
         .merge(apis::routes())

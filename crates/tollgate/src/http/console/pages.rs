@@ -198,19 +198,6 @@ pub struct MessagePage<'a> {
     pub refresh_to: Option<&'a str>,
 }
 
-#[derive(Template)]
-#[template(path = "console/account.html")]
-pub struct AccountPage<'a> {
-    pub layout: Layout,
-    pub name: &'a str,
-    pub email: &'a str,
-    pub role: &'a str,
-    pub mfa: bool,
-    pub mfa_optional: bool,
-    pub sso: bool,
-    pub csrf: &'a str,
-}
-
 /// A rendered page with its status.
 #[derive(Debug)]
 pub struct Page {

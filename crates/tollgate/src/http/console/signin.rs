@@ -6,13 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::cookies::{clear_session, set_session};
-use super::pages::{
-    AccountPage, EnrolPage, Layout, Page, RecoveryCodesPage, SecondFactorPage, Section, SignInPage,
-};
-use super::{ConsoleForm, Signed, error_page, session_cookie};
+use super::pages::{EnrolPage, Layout, Page, RecoveryCodesPage, SecondFactorPage, SignInPage};
+use super::{ConsoleForm, Signed, error_page};
 use crate::domain::admin::SessionStage;
 use crate::http::AppState;
-use crate::service::people::{Enrolment, MfaPolicy, PeopleError, Person, SignIn};
+use crate::service::people::{Enrolment, PeopleError, Person, SignIn};
 
 const FIX: &str = "Please check:";
 
@@ -37,7 +35,7 @@ pub struct CodeForm {
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,7 +43,8 @@ pub struct Notice {
     done: Option<String>,
 }
 
-fn forged() -> Response {
+/// The answer to a form whose anti-forgery token does not match the session.
+pub(super) fn forged() -> Response {
     Page::message_with_link(
         StatusCode::FORBIDDEN,
         "Request refused",
@@ -74,30 +73,6 @@ fn signed_in(state: &AppState, signed: SignIn) -> Response {
         Redirect::to(next_for(signed.stage)),
     )
         .into_response()
-}
-
-pub async fn account(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let cookie = session_cookie(&headers, &state.people);
-    let now = state.people.now();
-    let person = match state.people.authenticate(cookie.as_deref(), now).await {
-        Ok(p) => p,
-        Err(e) => return super::session_refused(e),
-    };
-    if person.session.stage != SessionStage::Active {
-        return Redirect::to(next_for(person.session.stage)).into_response();
-    }
-    let admin = &person.admin;
-    Page::ok(&AccountPage {
-        layout: Layout::at(&person, Section::Account),
-        name: &admin.display_name,
-        email: admin.email.as_str(),
-        role: admin.role.as_str(),
-        mfa: admin.mfa_enrolled,
-        mfa_optional: state.people.settings().mfa == MfaPolicy::Optional,
-        sso: admin.sso_subject.is_some(),
-        csrf: person.csrf_token(),
-    })
-    .into_response()
 }
 
 pub async fn sign_in_page(State(state): State<AppState>, Query(n): Query<Notice>) -> Response {

@@ -270,19 +270,61 @@ pub async fn recovery_link(
         .find_admin_by_email(email)
         .await?
         .ok_or(PeopleError::NotFound)?;
-    let actor = "cli:admins recover";
+    let (url, _) =
+        reset_link_for(store, rng, issuer, &record.admin, "cli:admins recover", now).await?;
+    Ok(url)
+}
+
+impl People {
+    /// A one-time link, valid an hour, that sets a new password for another administrator
+    /// and removes their second factor; the owner who asks passes it on. Accounts of single
+    /// sign-on have no password to reset. Audited.
+    pub async fn reset_link(
+        &self,
+        actor: &str,
+        id: &AdminId,
+        now: UnixTime,
+    ) -> Result<(String, UnixTime), PeopleError> {
+        let admin = self.get_admin(id).await?;
+        if admin.sso_subject.is_some() {
+            return Err(PeopleError::field(
+                "admin_id",
+                "this administrator signs in with single sign-on and has no password to reset",
+            ));
+        }
+        let (url, link) = reset_link_for(
+            self.store.as_ref(),
+            self.rng.as_ref(),
+            &self.settings.issuer,
+            &admin,
+            actor,
+            now,
+        )
+        .await?;
+        Ok((url, link.expires_at))
+    }
+}
+
+async fn reset_link_for(
+    store: &dyn Store,
+    rng: &dyn Rng,
+    issuer: &str,
+    admin: &Admin,
+    actor: &str,
+    now: UnixTime,
+) -> Result<(String, OneTimeLink), PeopleError> {
     let spec = LinkSpec {
         purpose: LinkPurpose::Reset,
         email: None,
         role: None,
-        admin_id: Some(record.admin.id.clone()),
+        admin_id: Some(admin.id.clone()),
         actor,
     };
     let (url, link) = issue_link(store, rng, issuer, spec, now).await?;
     let event = AuditEvent::new(now, actor, AuditAction::ResetLinkCreated).detail(format!(
         "for {}, valid until {}",
-        record.admin.email, link.expires_at
+        admin.email, link.expires_at
     ));
     store.insert_audit(&event).await?;
-    Ok(url)
+    Ok((url, link))
 }

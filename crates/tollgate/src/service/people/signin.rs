@@ -184,7 +184,10 @@ impl People {
         Ok(())
     }
 
-    /// Changes the password of a signed-in person, who proves the current one.
+    /// Changes the password of a signed-in person, who proves the current one. Wrong
+    /// current passwords count against the same backoff as failed sign-ins (a session alone
+    /// is not enough to guess the password), and an account without a password (single
+    /// sign-on) gets none this way.
     pub async fn change_password(
         &self,
         person: &Person,
@@ -193,18 +196,42 @@ impl People {
         now: UnixTime,
     ) -> Result<(), PeopleError> {
         let new = parse_password(new).map_err(|e| PeopleError::Validation(vec![e]))?;
+        let account = format!("account:{}", person.admin.email.key());
+        let address = format!("address:{}", person.session.address);
+        let keys = [
+            (account.as_str(), ACCOUNT_LIMITS),
+            (address.as_str(), ADDRESS_LIMITS),
+        ];
+        self.backoff_check(&keys, now)?;
         let record = self
             .store
             .get_admin(&person.admin.id)
             .await?
             .ok_or(PeopleError::NotFound)?;
-        let stored = record.password_hash.map(PasswordHash::from_stored);
-        if stored.is_some() && !self.verify(Password::parse(current).ok(), stored).await {
+        let Some(stored) = record.password_hash.map(PasswordHash::from_stored) else {
+            return Err(PeopleError::field(
+                "current_password",
+                "this account signs in with single sign-on and has no password",
+            ));
+        };
+        if !self
+            .verify(Password::parse(current).ok(), Some(stored))
+            .await
+        {
+            self.fail(&keys, now);
+            self.audit(
+                AuditEvent::new(now, &person.actor(), AuditAction::SignInFailed).detail(format!(
+                    "current password, to change it, from {}",
+                    person.session.address
+                )),
+            )
+            .await;
             return Err(PeopleError::field(
                 "current_password",
                 "is not your current password",
             ));
         }
+        self.succeed(&account);
         let hash = self.hash_password(new).await;
         self.store
             .set_password(&person.admin.id, hash.as_str(), now)

@@ -1,42 +1,42 @@
-//! The audit trail.
+//! The audit trail (the SQL is shared with PostgreSQL: `store/audit.rs`).
 
 use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteArguments;
 
 use crate::domain::audit::AuditEvent;
-use crate::store::StoreError;
-use crate::store::rows;
+use crate::store::audit::{self as shared, Arg};
+use crate::store::{AuditCursor, AuditFilter, StoreError, rows};
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments>;
+
+fn bind<'q>(q: Query<'q>, arg: Option<&Arg<'q>>) -> Query<'q> {
+    match arg {
+        Some(Arg::Int(i)) => q.bind(*i),
+        Some(Arg::Text(s)) => q.bind(*s),
+        None => q.bind(None::<String>),
+    }
+}
 
 pub(super) async fn insert_audit(pool: &SqlitePool, e: &AuditEvent) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO audit_events (at, actor, action, client_id, secret_id, kid, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(e.at.0)
-    .bind(&e.actor)
-    .bind(e.action.as_str())
-    .bind(e.client_id.as_deref())
-    .bind(e.secret_id.as_deref())
-    .bind(e.kid.as_deref())
-    .bind(&e.detail)
-    .fetch_one(pool)
-    .await?)
+    let mut q = sqlx::query(shared::INSERT);
+    for arg in shared::insert_args(e) {
+        q = bind(q, arg.as_ref());
+    }
+    let row = q.fetch_one(pool).await?;
+    Ok(rows::Columns::int(&row, "id")?)
 }
 
 pub(super) async fn audit_events(
     pool: &SqlitePool,
-    after: i64,
+    filter: &AuditFilter,
+    cursor: AuditCursor,
     limit: u32,
-    client: Option<&str>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, at, actor, action, client_id, secret_id, kid, detail FROM audit_events \
-         WHERE id > ? AND (? IS NULL OR client_id = ?) ORDER BY id LIMIT ?",
-    )
-    .bind(after)
-    .bind(client)
-    .bind(client)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+    let (sql, args) = shared::select(filter, cursor, limit);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for arg in &args {
+        q = bind(q, Some(arg));
+    }
+    let rows = q.fetch_all(pool).await?;
     rows.iter().map(rows::audit_event).collect()
 }

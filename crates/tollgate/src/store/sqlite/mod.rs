@@ -229,11 +229,11 @@ impl Store for SqliteStore {
 
     async fn audit_events(
         &self,
-        after: i64,
+        filter: &crate::store::AuditFilter,
+        cursor: crate::store::AuditCursor,
         limit: u32,
-        client: Option<&str>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        audit::audit_events(&self.pool, after, limit, client).await
+        audit::audit_events(&self.pool, filter, cursor, limit).await
     }
 
     async fn instance_key(
