@@ -6,6 +6,7 @@
 //! - `secrets`: adding, removing and disabling a client's secrets
 //! - `keys`: signing-key rotation, on schedule or asked for by an administrator, and its audit
 //! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
+//! - `usage`: token counts written behind and read back (client object, dashboard)
 //! - `follow`: applying the changes other nodes make to a shared database (PostgreSQL), for
 //!   the loop in [`crate::cluster`]
 
@@ -19,6 +20,7 @@ pub mod sso;
 mod tokens;
 mod upgrade;
 mod upkeep;
+mod usage;
 
 use std::sync::{Arc, RwLock};
 
@@ -26,6 +28,7 @@ use tokio::sync::Mutex;
 
 pub use clients::{BootstrapCredentials, Bootstrapped};
 pub use secrets::LeakReport;
+pub use usage::{DASHBOARD_ITEMS, Dashboard, KeyAge, NotCaching, UsageReport};
 
 use crate::cache::ClientCache;
 use crate::clock::{Clock, Rng, UnixTime, random_bytes};
@@ -243,6 +246,8 @@ pub struct Tollgate {
     revoked: RwLock<RevocationIndex>,
     /// Whether the caches follow the database (several nodes); see [`Freshness`].
     freshness: Freshness,
+    usage: usage::Usage,
+    rotation: RotationPolicy,
 }
 
 impl Tollgate {
@@ -321,6 +326,8 @@ impl Tollgate {
             write_lock: Mutex::new(()),
             revoked: RwLock::new(revoked),
             freshness: Freshness::default(),
+            usage: usage::Usage::default(),
+            rotation,
         })
     }
 
