@@ -13,6 +13,7 @@ mod binary_admins;
 mod bootstrap;
 mod catalogue;
 mod cluster;
+mod console_dashboard;
 mod console_pages;
 mod console_sso;
 mod contracts;
