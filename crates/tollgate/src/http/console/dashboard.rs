@@ -232,14 +232,15 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A duration in the largest whole unit that reads well: "45 seconds", "5 minutes",
-/// "3 hours", "12 days".
+/// A duration in the largest unit that reads well, rounded to the nearest: "45 seconds",
+/// "5 minutes", "3 hours", "12 days" (2 days 23 hours 59 minutes is "3 days").
 pub fn span(secs: u64) -> String {
+    let nearest = |unit: u64| (secs + unit / 2) / unit;
     let (n, unit) = match secs {
         0..60 => (secs, "second"),
-        60..3_600 => (secs / 60, "minute"),
-        3_600..172_800 => (secs / 3_600, "hour"),
-        _ => (secs / 86_400, "day"),
+        60..3_600 => (nearest(60), "minute"),
+        3_600..172_800 => (nearest(3_600), "hour"),
+        _ => (nearest(86_400), "day"),
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
@@ -259,6 +260,8 @@ mod tests {
         assert_eq!(span(3_600), "1 hour");
         assert_eq!(span(86_400), "24 hours");
         assert_eq!(span(90 * 86_400), "90 days");
+        assert_eq!(span(3 * 86_400 - 5), "3 days");
+        assert_eq!(span(2 * 86_400 + 3_600), "2 days");
     }
 
     #[test]
