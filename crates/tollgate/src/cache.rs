@@ -3,7 +3,10 @@
 //! Every client is loaded at start and the cache is updated by the same code path that writes
 //! the database, so a lookup never misses for an existing client and an unknown client id
 //! costs the same as a known one (no database round trip that would reveal the difference).
-//! Secret last-use times are kept here too, in atomics, and written behind (see `upkeep`).
+//! Secret last-use times and token counts are kept here too, in atomics, and written behind
+//! (see `upkeep` and [`usage`]).
+
+pub mod usage;
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
@@ -37,6 +40,8 @@ pub struct CachedClient {
     /// Usable secrets only: disabled ones are left out. A boxed slice, not a `Vec`: collecting
     /// a filtered iterator reserves room for four, which cost 264 bytes per client.
     pub secrets: Box<[CachedSecret]>,
+    /// Tokens issued and requests refused, not yet written behind.
+    pub usage: usage::ClientCounters,
 }
 
 /// What a client may get in its tokens beyond its lifetime and algorithm.
@@ -120,6 +125,7 @@ impl CachedClient {
                 })
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
+            usage: usage::ClientCounters::default(),
         }
     }
 
@@ -209,7 +215,10 @@ impl ClientCache {
             access,
             map.0.get(client.id.as_str()).map(|e| e.0.as_ref()),
         ));
-        map.0.replace(Entry(entry));
+        if let Some(old) = map.0.replace(Entry(entry.clone())) {
+            // Counts not written behind yet move to the new entry.
+            old.0.usage.move_into(&entry.usage);
+        }
         self.generation.fetch_add(1, Ordering::Release);
     }
 
@@ -243,7 +252,8 @@ impl ClientCache {
 
     /// Installs a map built with `extend`, and forgets scope sets no client holds any more.
     pub fn swap(&self, fresh: Clients) {
-        *self.write() = fresh;
+        let old = std::mem::replace(&mut *self.write(), fresh);
+        self.carry_usage(&old);
         self.generation.fetch_add(1, Ordering::Release);
         self.scope_sets
             .lock()
@@ -387,8 +397,10 @@ mod tests {
     #[test]
     fn entries_stay_small() {
         // 100,000 clients are held in memory: an entry that grows into the next allocation
-        // class costs megabytes (docs/benchmarks.md, memory).
-        assert!(std::mem::size_of::<CachedClient>() <= 56);
+        // class costs megabytes (docs/benchmarks.md, memory). The token counters take 32
+        // bytes (two hour slots, and a pointer to refusal counts made at the first refusal):
+        // 88 bytes and the `Arc`'s 16 fit glibc's 112-byte chunk.
+        assert!(std::mem::size_of::<CachedClient>() <= 88);
         assert!(std::mem::size_of::<CachedSecret>() <= 56);
     }
 
@@ -454,6 +466,46 @@ mod tests {
         assert!(cache.take_unflushed().is_empty(), "written once");
         cache.unflush(&taken);
         assert_eq!(cache.take_unflushed().len(), 1, "a failed write is retried");
+    }
+
+    #[test]
+    fn token_counts_survive_updates_and_reloads_and_go_with_a_deleted_client() {
+        use crate::domain::usage::{Hour, Outcome, Refusal};
+        let cache = ClientCache::default();
+        let mut c = client("c1", &[(1, None)]);
+        cache.put(&c);
+        cache.put(&client("c2", &[]));
+        let h = Hour(42);
+        cache.get("c1").unwrap().usage.issued(h);
+        let held = cache.get("c1").unwrap();
+        c.name = ClientName::parse("renamed").unwrap();
+        cache.put(&c);
+        held.usage.issued(h); // a request that held the old entry: too late, not carried
+        cache.get("c1").unwrap().usage.issued(h);
+        cache
+            .get("c1")
+            .unwrap()
+            .usage
+            .refused(Refusal::InvalidClient, h);
+        cache.get("c2").unwrap().usage.issued(h);
+        cache.replace_all(&[c.clone()]);
+        let mut taken = Vec::new();
+        cache.take_usage(&mut taken);
+        taken.sort_by_key(|u| u.outcome);
+        let counts: Vec<(&str, Outcome, u64)> = taken
+            .iter()
+            .map(|u| (u.client_id.as_deref().unwrap(), u.outcome, u.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("c1", Outcome::Issued, 2),
+                ("c1", Outcome::Refused(Refusal::InvalidClient), 1),
+            ]
+        );
+        let mut again = Vec::new();
+        cache.take_usage(&mut again);
+        assert!(again.is_empty(), "taken once");
     }
 
     #[test]

@@ -231,6 +231,9 @@ impl Application {
         if let Err(e) = self.state.tollgate.flush_secret_use().await {
             tracing::warn!(error = %e, "could not write secret last-use times at shutdown");
         }
+        if let Err(e) = self.state.tollgate.flush_usage().await {
+            tracing::warn!(error = %e, "could not write token counts at shutdown");
+        }
         self.store.close().await;
         outcome
     }
@@ -279,8 +282,8 @@ pub async fn migrate(config: &Config) -> Result<(), BuildError> {
     store.close().await;
     Ok(())
 }
-/// How often the periodic work runs: last-use write-behind (so at most this much is lost on
-/// a crash), expiry audit, revocation pruning, key rotation.
+/// How often the periodic work runs: last-use and token-count write-behind (so at most this
+/// much is lost on a crash), expiry audit, revocation pruning, key rotation.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 
 async fn upkeep(state: AppState) {

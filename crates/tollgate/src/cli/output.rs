@@ -84,6 +84,19 @@ fn client_fields(c: &ClientView) {
                 .map_or_else(|| "-".into(), Value::to_string),
         ),
         ("token lifetime", lifetime),
+        (
+            "tokens",
+            format!(
+                "{} in 24 h, {} in 30 days{}",
+                c.usage.tokens_last_24h,
+                c.usage.tokens_last_30d,
+                if c.usage.not_caching_tokens {
+                    " (not caching tokens)"
+                } else {
+                    ""
+                }
+            ),
+        ),
         ("created", text(&c.created_at)),
         ("updated", text(&c.updated_at)),
     ];

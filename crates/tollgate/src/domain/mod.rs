@@ -18,6 +18,7 @@ pub mod scope;
 pub mod secret;
 pub mod token;
 pub mod totp;
+pub mod usage;
 
 /// Lowercase hexadecimal, used for identifiers and secrets.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -7,6 +7,7 @@
 //! - `holders`: which clients hold the catalogue's permissions (for the console)
 //! - `keys`: signing-key rotation, on schedule or asked for by an administrator, and its audit
 //! - `upkeep`: what runs periodically (last-use write-behind, expiry audit, key rotation)
+//! - `usage`: token counts written behind and read back (client object, dashboard)
 //! - `follow`: applying the changes other nodes make to a shared database (PostgreSQL), for
 //!   the loop in [`crate::cluster`]
 
@@ -22,6 +23,7 @@ pub mod sso;
 mod tokens;
 mod upgrade;
 mod upkeep;
+mod usage;
 
 use std::sync::{Arc, RwLock};
 
@@ -30,6 +32,7 @@ use tokio::sync::Mutex;
 pub use clients::{BootstrapCredentials, Bootstrapped};
 pub use holders::Holders;
 pub use secrets::LeakReport;
+pub use usage::{DASHBOARD_ITEMS, Dashboard, KeyAge, NotCaching, UsageReport};
 
 use crate::cache::ClientCache;
 use crate::clock::{Clock, Rng, UnixTime, random_bytes};
@@ -252,6 +255,8 @@ pub struct Tollgate {
     revoked: RwLock<RevocationIndex>,
     /// Whether the caches follow the database (several nodes); see [`Freshness`].
     freshness: Freshness,
+    usage: usage::Usage,
+    rotation: RotationPolicy,
 }
 
 impl Tollgate {
@@ -330,6 +335,8 @@ impl Tollgate {
             write_lock: Mutex::new(()),
             revoked: RwLock::new(revoked),
             freshness: Freshness::default(),
+            usage: usage::Usage::default(),
+            rotation,
         })
     }
 

@@ -14,6 +14,7 @@ use crate::domain::revocation::{MAX_TOKEN_REVOCATIONS_PER_CLIENT, Revocation, Re
 use crate::domain::scope::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 use crate::domain::secret::{ClientSecret, MAX_SECRET_LEN};
 use crate::domain::token::{self, AccessTokenClaims, MAX_TOKEN_LEN};
+use crate::domain::usage::Hour;
 use crate::keys::{KeyError, VerifyError};
 use crate::store::StoreError;
 
@@ -31,8 +32,17 @@ impl Tollgate {
         creds: &Credentials,
         now: UnixTime,
     ) -> Result<Arc<CachedClient>, TokenError> {
+        self.check_credentials(creds, now).map_err(|(e, _)| e)
+    }
+
+    /// [`Tollgate::authenticate`], with the client named on a refusal if it exists.
+    fn check_credentials(
+        &self,
+        creds: &Credentials,
+        now: UnixTime,
+    ) -> Result<Arc<CachedClient>, (TokenError, Option<Arc<CachedClient>>)> {
         if !self.freshness.usable(now) {
-            return Err(TokenError::Unavailable);
+            return Err((TokenError::Unavailable, None));
         }
         let secret = creds.secret.expose();
         let presented = if secret.len() <= MAX_SECRET_LEN {
@@ -48,25 +58,48 @@ impl Tollgate {
                         secret.touch(now);
                         Ok(client)
                     }
-                    None => Err(TokenError::InvalidClient),
+                    None => Err((TokenError::InvalidClient, Some(client))),
                 }
             }
-            _ => {
+            named => {
                 // The comparison a client with one secret would make.
                 let _ = presented.ct_eq(&self.dummy_hash);
-                Err(TokenError::InvalidClient)
+                Err((TokenError::InvalidClient, named))
             }
         }
     }
 
-    /// The client credentials grant (RFC 6749 §4.4).
+    /// The client credentials grant (RFC 6749 §4.4). Each outcome is counted in memory, under
+    /// the client when it exists (see `usage`).
     pub fn issue_token(
         &self,
         creds: &Credentials,
         request: &TokenRequest,
         now: UnixTime,
     ) -> Result<IssuedToken, TokenError> {
-        let client = self.authenticate(creds, now)?;
+        let hour = Hour::of(now);
+        let client = self.check_credentials(creds, now).map_err(|(e, named)| {
+            self.count_refusal(named.as_deref(), e.refusal(), hour);
+            e
+        })?;
+        match self.sign_token(&client, request, now) {
+            Ok(issued) => {
+                client.usage.issued(hour);
+                Ok(issued)
+            }
+            Err(e) => {
+                client.usage.refused(e.refusal(), hour);
+                Err(e)
+            }
+        }
+    }
+
+    fn sign_token(
+        &self,
+        client: &CachedClient,
+        request: &TokenRequest,
+        now: UnixTime,
+    ) -> Result<IssuedToken, TokenError> {
         let access = ClientAccess {
             scopes: &client.access.scopes,
             tenants: &client.access.tenants,

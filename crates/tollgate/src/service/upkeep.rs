@@ -1,5 +1,6 @@
-//! What runs periodically: last-use times written behind, secret expiries recorded in the
-//! audit trail, expired revocations forgotten, and signing keys rotated.
+//! What runs periodically: last-use times and token counts written behind, secret expiries
+//! recorded in the audit trail, expired revocations and old token counts forgotten, and
+//! signing keys rotated.
 
 use super::Tollgate;
 use crate::clock::UnixTime;
@@ -39,6 +40,12 @@ impl Tollgate {
     pub async fn upkeep(&self, now: UnixTime) {
         if let Err(e) = self.flush_secret_use().await {
             tracing::warn!(error = %e, "could not write secret last-use times; will retry");
+        }
+        if let Err(e) = self.flush_usage().await {
+            tracing::warn!(error = %e, "could not write token counts; will retry");
+        }
+        if let Err(e) = self.prune_usage(now).await {
+            tracing::warn!(error = %e, "could not forget old token counts; will retry");
         }
         if let Err(e) = self.record_expired_secrets(now).await {
             tracing::warn!(error = %e, "could not record expired secrets; will retry");

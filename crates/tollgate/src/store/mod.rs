@@ -7,6 +7,7 @@ pub mod postgres;
 mod rows;
 pub mod sessions;
 pub mod sqlite;
+pub mod usage;
 
 use std::fmt::Debug;
 
@@ -120,7 +121,9 @@ pub struct SecretOwner {
 }
 
 #[async_trait]
-pub trait Store: admins::AdminStore + sessions::SessionStore + Send + Sync + Debug {
+pub trait Store:
+    admins::AdminStore + sessions::SessionStore + usage::UsageStore + Send + Sync + Debug
+{
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -16,6 +16,7 @@ mod cluster;
 mod console_create;
 mod console_details;
 mod console_catalogue;
+mod console_dashboard;
 mod console_pages;
 mod console_people;
 mod console_sso;

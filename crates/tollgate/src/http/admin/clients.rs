@@ -12,8 +12,9 @@ use super::extract::{AdminJson, AdminQuery, ClientPath};
 use super::problem::Problem;
 use super::requests::{CreateClientRequest, ListParams, Page, UpdateClientRequest, encode_cursor};
 use super::views::{ClientList, ClientView, CreatedClient};
-use crate::domain::client::{ClientPatch, NewClient};
+use crate::domain::client::{Client, ClientPatch, NewClient};
 use crate::http::AppState;
+use crate::service::ClientError;
 
 #[utoipa::path(post, path = "/clients", tag = "clients",
     params(ExportParams),
@@ -70,8 +71,17 @@ pub async fn list(
         .tollgate
         .list_clients(page.cursor.as_ref(), page.limit, page.search.as_deref())
         .await?;
+    let usage = state
+        .tollgate
+        .usage_of(&clients.iter().collect::<Vec<_>>(), state.tollgate.now())
+        .await
+        .map_err(ClientError::from)?;
     Ok(Json(ClientList {
-        clients: clients.iter().map(ClientView::from).collect(),
+        clients: clients
+            .iter()
+            .zip(usage)
+            .map(|(c, u)| ClientView::from(c).with_usage(u))
+            .collect(),
         next_cursor: next.as_ref().map(encode_cursor),
     }))
 }
@@ -89,7 +99,7 @@ pub async fn get(
     ClientPath(id): ClientPath,
 ) -> Result<Json<ClientView>, Problem> {
     let client = state.tollgate.get_client(&id).await?;
-    Ok(Json(ClientView::from(&client)))
+    with_usage(&state, &client).await
 }
 
 #[utoipa::path(patch, path = "/clients/{client_id}", tag = "clients",
@@ -115,7 +125,21 @@ pub async fn update(
         .update_client(&admin.acting(), &id, &patch, now)
         .await?;
     tracing::info!(client_id = %client.id, "client updated");
-    Ok(Json(ClientView::from(&client)))
+    with_usage(&state, &client).await
+}
+
+/// The client's view with its usage.
+async fn with_usage(state: &AppState, client: &Client) -> Result<Json<ClientView>, Problem> {
+    let usage = state
+        .tollgate
+        .usage_of(&[client], state.tollgate.now())
+        .await
+        .map_err(ClientError::from)?;
+    let view = ClientView::from(client);
+    Ok(Json(match usage.first() {
+        Some(u) => view.with_usage(*u),
+        None => view,
+    }))
 }
 
 #[utoipa::path(delete, path = "/clients/{client_id}", tag = "clients",

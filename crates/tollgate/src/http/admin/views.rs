@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::clock::UnixTime;
 use crate::domain::client::{Client, SecretInfo};
 use crate::domain::secret::ClientSecret;
+use crate::service::UsageReport;
 
 /// An API client. Never includes a secret.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -36,6 +37,42 @@ pub struct ClientView {
     /// RFC 3339.
     pub created_at: String,
     pub updated_at: String,
+    /// Tokens the client got. Counted in memory by each node and written behind every minute,
+    /// so another node's latest requests may be missing for up to a minute.
+    #[serde(default)]
+    pub usage: UsageView,
+}
+
+/// A client's token usage, summed over every node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsageView {
+    /// Tokens issued in the last 24 hours (counted by the hour: this hour and the 23 before).
+    pub tokens_last_24h: u64,
+    /// Tokens issued in the last 30 days.
+    pub tokens_last_30d: u64,
+    /// The client asks for far more tokens than its token lifetime needs, i.e. it fetches a new
+    /// token instead of reusing one until it expires: over the last 24 hours it got more than
+    /// 10 times the tokens one caching caller needs in the hours it was active (one per token
+    /// lifetime), and at least 25.
+    pub not_caching_tokens: bool,
+}
+
+impl From<UsageReport> for UsageView {
+    fn from(u: UsageReport) -> UsageView {
+        UsageView {
+            tokens_last_24h: u.last_24h,
+            tokens_last_30d: u.last_30d,
+            not_caching_tokens: u.not_caching,
+        }
+    }
+}
+
+impl ClientView {
+    /// The view with the client's usage (the plain conversion shows none).
+    pub fn with_usage(mut self, usage: UsageReport) -> ClientView {
+        self.usage = usage.into();
+        self
+    }
 }
 
 /// One of a client's secrets, described without the secret itself.
@@ -77,6 +114,7 @@ impl From<&Client> for ClientView {
             secrets: c.secrets.iter().map(SecretView::from).collect(),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
+            usage: UsageView::default(),
         }
     }
 }
@@ -141,6 +179,7 @@ mod tests {
             secrets: Vec::new(),
             created_at: "2030-01-01T00:00:00Z".into(),
             updated_at: "2030-01-01T00:00:00Z".into(),
+            usage: UsageView::default(),
         }
     }
 

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::client_auth::AuthMethod;
 use crate::domain::grant::GrantError;
 use crate::domain::scope::INTROSPECT_SCOPE;
+use crate::domain::usage;
 use crate::http::InternalError;
 use crate::service::{CallerError, TokenError};
 
@@ -39,6 +40,20 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidTarget => "invalid_target",
             OAuthErrorCode::ServerError => "server_error",
             OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// What the token endpoint's usage counts call this refusal.
+    pub fn refusal(self) -> usage::Refusal {
+        match self {
+            OAuthErrorCode::InvalidRequest => usage::Refusal::InvalidRequest,
+            OAuthErrorCode::InvalidClient => usage::Refusal::InvalidClient,
+            OAuthErrorCode::UnauthorizedClient => usage::Refusal::UnauthorizedClient,
+            OAuthErrorCode::UnsupportedGrantType => usage::Refusal::UnsupportedGrantType,
+            OAuthErrorCode::InvalidScope => usage::Refusal::InvalidScope,
+            OAuthErrorCode::InvalidTarget => usage::Refusal::InvalidTarget,
+            OAuthErrorCode::ServerError => usage::Refusal::ServerError,
+            OAuthErrorCode::TemporarilyUnavailable => usage::Refusal::TemporarilyUnavailable,
         }
     }
 }
@@ -241,6 +256,25 @@ mod tests {
     fn descriptions_only_carry_allowed_characters() {
         let e = OAuthError::invalid_request("bad \"quote\" and \\ and é");
         assert_eq!(e.description, "bad ?quote? and ? and ?");
+    }
+
+    #[test]
+    fn usage_counts_a_refusal_under_the_code_it_is_answered_with() {
+        use crate::keys::KeyError;
+        let errors = [
+            TokenError::InvalidClient,
+            TokenError::Grant(GrantError::InvalidScope("s".into())),
+            TokenError::Grant(GrantError::InvalidTarget("t".into())),
+            TokenError::Grant(GrantError::InvalidTenant("t".into())),
+            TokenError::Signing(KeyError::Sign),
+            TokenError::Unavailable,
+        ];
+        for e in errors {
+            let counted = e.refusal();
+            let answered = OAuthError::from(e).code;
+            assert_eq!(answered.as_str(), counted.as_str());
+            assert_eq!(answered.refusal(), counted);
+        }
     }
 
     #[test]

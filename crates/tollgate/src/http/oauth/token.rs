@@ -41,12 +41,22 @@ impl FormEndpoint for TokenEndpoint {
     const SINGLE: &'static [&'static str] = SINGLE;
 }
 
+/// Every outcome is counted (tokens issued and refusals by error code, per client): the
+/// service counts what it decides, this handler what it refuses before.
 pub async fn token(
     State(state): State<AppState>,
-    request: ClientForm<TokenEndpoint>,
+    request: Result<ClientForm<TokenEndpoint>, OAuthError>,
 ) -> Result<Response, OAuthError> {
     let now = state.tollgate.now();
-    let grant = parse(&request.form)?;
+    let refused = |client_id: Option<&str>, e: OAuthError| {
+        state
+            .tollgate
+            .count_refused_request(client_id, e.code.refusal(), now);
+        e
+    };
+    let request = request.map_err(|e| refused(None, e))?;
+    let grant =
+        parse(&request.form).map_err(|e| refused(Some(&request.credentials.client_id), e))?;
     let issued = state
         .tollgate
         .issue_token(&request.credentials, &grant, now)

@@ -18,6 +18,7 @@ mod feed;
 mod keys;
 mod locks;
 mod revocations;
+mod usage;
 
 use std::fmt;
 use std::str::FromStr;

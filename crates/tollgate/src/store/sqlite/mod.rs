@@ -12,6 +12,7 @@ pub mod backup;
 mod clients;
 mod keys;
 mod revocations;
+mod usage;
 
 use std::str::FromStr;
 use std::time::Duration;
