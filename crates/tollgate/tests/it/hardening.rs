@@ -109,7 +109,11 @@ async fn a_token_minted_while_its_client_is_being_deleted_is_in_the_revocation_f
     let iat = decode_jwt(&token).1["iat"].as_i64().unwrap();
 
     app.tollgate
-        .delete_client(&tollgate::domain::actor::Actor::system(), &ClientId::parse(&id).unwrap(), t0)
+        .delete_client(
+            &tollgate::domain::actor::Actor::system(),
+            &ClientId::parse(&id).unwrap(),
+            t0,
+        )
         .await
         .unwrap();
     assert_eq!(app.introspect(&token).await, json!({"active": false}));

@@ -62,7 +62,6 @@ impl Who {
 
 /// The part of the console a page belongs to, marked in the navigation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // SKELETON: removed once every section has its page
 pub enum Section {
     None,
     Dashboard,
