@@ -347,7 +347,8 @@ test('single sign-on: an owner group gets in, another group gets "No access"', {
       try {
         await signInThroughProvider(page, shot, base, 'owner@example.com');
         await waitForPath(page, '/console');
-        await expectVisible(page, page.getByText('Signed in as owner@example.com with the role owner'), 'the owner’s home page');
+        await page.goto(`${base}/console/account`);
+        await expectVisible(page, page.getByText('Signed in as owner@example.com with the role owner'), 'the owner’s account page');
         await shot(page, 'home');
       } catch (e) {
         await shot(page, 'failure').catch(() => {});

@@ -309,7 +309,7 @@ async fn the_first_owner_signs_up_with_the_setup_link_and_signs_in_with_a_second
         .map(|s| s[..s.find('<').unwrap()].to_owned())
         .collect();
     assert_eq!(codes.len(), 10);
-    let home = b.get("/console").await;
+    let home = b.get("/console/account").await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(
         home.body
