@@ -43,7 +43,7 @@ test('the owner rotates now, then immediately; other roles only read', { timeout
   const shot = screenshotter('6-keys');
   try {
     const { page } = await signIn(browser, server);
-    await page.getByRole('link', { name: 'Signing keys' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Signing keys' }).click();
     await waitForPath(page, '/console/keys');
     const first = await current(server);
     const firstRow = page.getByRole('row', { name: new RegExp(first) });
