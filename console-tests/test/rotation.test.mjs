@@ -40,7 +40,13 @@ test('a client is created, rotated to a new secret and deleted, all in the brows
     assert.match(firstId, /\S/, 'the secret id is on the page');
     assert.equal((await clientToken(server, clientId, first)).status, 200, 'the first secret works');
     await page.getByLabel('I have stored the secret').check();
-    await page.getByRole('link', { name: 'Continue to the client' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API clients' }).click();
+    await waitForPath(page, '/console/clients');
+    const listed = page.getByRole('row').filter({ hasText: clientId });
+    await expectVisible(page, listed.getByText('invoices:read'), 'the new client in the list with its permission');
+    await expectAccessible(page, 'the clients list');
+    await shot(page, 'clients');
+    await listed.getByRole('link', { name: 'Invoice exporter' }).click();
     await waitForPath(page, `/console/clients/${clientId}`);
 
     // Add a second secret: shown once, on its own page; both work.
