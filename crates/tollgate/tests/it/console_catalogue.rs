@@ -7,55 +7,9 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, decode_jwt, json_of};
-use crate::people::{Browser, Got, OWNER_EMAIL, PASSWORD, field};
-
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(&[
-        ("TOLLGATE_CONSOLE_MFA", "optional"),
-        ("TOLLGATE_BOOTSTRAP_ADMIN_EMAIL", OWNER_EMAIL),
-        ("TOLLGATE_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
-    ])
-    .await
-}
-
-async fn owner(app: &TestApp) -> Browser {
-    let mut b = Browser::new(app);
-    assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
-    b
-}
-
-/// Invites `email` as `role` through the admin API, accepts in a browser, signs in.
-async fn person(app: &TestApp, email: &str, role: &str) -> Browser {
-    let r = app
-        .admin(
-            Method::POST,
-            "/admins",
-            Some(json!({"email": email, "role": role})),
-        )
-        .await;
-    let (status, _, body) = json_of(r).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut b = Browser::new(app);
-    let page = b.get(body["invite_url"].as_str().unwrap()).await;
-    let token = field(&page.body, "token");
-    let done = b
-        .post(
-            "/console/invite",
-            &[
-                ("token", &token),
-                ("display_name", role),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(
-        done.location, "/console/sign-in?done=invite",
-        "{}",
-        done.body
-    );
-    assert_eq!(b.sign_in(email, PASSWORD).await.location, "/console");
-    b
-}
+use crate::people::signed_in_owner as owner;
+use crate::people::{Browser, Got, OWNER_EMAIL, field};
+use crate::people_roles::{invited as person, spawn_with_owner as spawn};
 
 async fn api_view(app: &TestApp, id: &str) -> (StatusCode, Value) {
     let (status, _, body) =

@@ -2,17 +2,9 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::json_of;
 use crate::people::{Browser, OWNER_EMAIL, PASSWORD};
-
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(&[
-        ("TOLLGATE_CONSOLE_MFA", "optional"),
-        ("TOLLGATE_BOOTSTRAP_ADMIN_EMAIL", OWNER_EMAIL),
-        ("TOLLGATE_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
-    ])
-    .await
-}
+use crate::people_roles::spawn_with_owner as spawn;
 
 fn rows(body: &str) -> usize {
     body.matches("<tr>").count().saturating_sub(1)

@@ -7,17 +7,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_ID, TestApp, json_of};
 use crate::people::{Browser, OWNER_EMAIL, PASSWORD, by_id, field};
+use crate::people_roles::spawn_with_owner as spawn;
 
 const OWNER_ACTOR: &str = "admin:owner@example.com";
-
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(&[
-        ("TOLLGATE_CONSOLE_MFA", "optional"),
-        ("TOLLGATE_BOOTSTRAP_ADMIN_EMAIL", OWNER_EMAIL),
-        ("TOLLGATE_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
-    ])
-    .await
-}
 
 async fn owner(app: &TestApp) -> (Browser, String) {
     let mut b = Browser::new(app);

@@ -186,6 +186,13 @@ pub fn code(setup_key: &str, app: &TestApp) -> String {
 }
 
 /// Creates the first owner through the setup link.
+/// The owner from the environment (see `people_roles::spawn_with_owner`), signed in.
+pub async fn signed_in_owner(app: &TestApp) -> Browser {
+    let mut b = Browser::new(app);
+    assert_eq!(b.sign_in(OWNER_EMAIL, PASSWORD).await.location, "/console");
+    b
+}
+
 pub async fn setup_owner(app: &TestApp, b: &mut Browser) {
     let link = app.setup_link.clone().expect("a setup link");
     let page = b.get(&link).await;
