@@ -1,5 +1,6 @@
 //! Errors beside the form fields that caused them, and the summary above a form.
 
+use super::sentence;
 use crate::domain::client::FieldError;
 
 /// A form's field errors, each with the label the form shows for its field.
@@ -54,20 +55,6 @@ impl FieldErrors {
             })
             .collect()
     }
-}
-
-/// "must be …" → "Must be …."
-fn sentence(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 1);
-    let mut chars = s.chars();
-    if let Some(first) = chars.next() {
-        out.extend(first.to_uppercase());
-    }
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -322,7 +322,7 @@ pub fn error_page(e: PeopleError) -> Response {
 }
 
 /// "the thing" → "The thing."
-pub(super) fn sentence(s: &str) -> String {
+fn sentence(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 1);
     let mut chars = s.chars();
     if let Some(first) = chars.next() {

@@ -8,6 +8,7 @@ use crate::domain::client::{Client, FieldError};
 use crate::http::admin::requests::UpdateClientRequest;
 
 use super::view::pretty;
+use crate::http::console::sentence;
 
 /// Field errors, found by the field they are about (`tenants` covers `tenants[2]`,
 /// `claims` covers `claims.aud`).
@@ -41,20 +42,6 @@ impl Errors {
     pub fn any(&self) -> bool {
         !self.0.is_empty()
     }
-}
-
-/// "must not be empty" → "Must not be empty."
-fn sentence(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 1);
-    let mut chars = s.chars();
-    if let Some(first) = chars.next() {
-        out.extend(first.to_uppercase());
-    }
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }
 
 /// Every form of the page.
