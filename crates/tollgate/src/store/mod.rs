@@ -245,3 +245,26 @@ pub trait Store:
     /// Closes every connection.
     async fn close(&self);
 }
+
+/// A `LIKE` pattern for values that contain `text` (its `%`, `_` and `\` taken literally).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn contains_pattern_takes_wildcards_literally() {
+        assert_eq!(super::contains_pattern("ab"), "%ab%");
+        assert_eq!(super::contains_pattern(r"5%_a\b"), r"%5\%\_a\\b%");
+    }
+}

@@ -154,3 +154,66 @@ async fn the_api_reference_is_served_from_the_binary_and_documents_the_client_cr
         }
     }
 }
+
+#[tokio::test]
+async fn search_follows_renames_and_deletions_and_takes_wildcards_literally() {
+    let app = spawn().await;
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let search = |q: &str| {
+        let app = &app;
+        let q = form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+        async move {
+            let (status, _, body) = json_of(
+                app.admin(Method::GET, &format!("/clients?q={q}"), None)
+                    .await,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            names(&body)
+        }
+    };
+    let (sale, _) = app.create_client("Spring 50%_off sale", &[]).await;
+    app.create_client("Invoice mailer", &[]).await;
+    app.create_client("Ledger sync", &[]).await;
+    assert_eq!(search("50%_").await, ["Spring 50%_off sale"]);
+    assert_eq!(
+        search("%").await,
+        ["Spring 50%_off sale"],
+        "a % is a %, not any text"
+    );
+    assert_eq!(search("_o").await, ["Spring 50%_off sale"]);
+    assert_eq!(search("MAILER").await, ["Invoice mailer"]);
+    assert_eq!(
+        search("er").await.len(),
+        2,
+        "two letters: Invoice mailer, Ledger sync"
+    );
+    let (status, _, body) = json_of(
+        app.admin(
+            Method::PATCH,
+            &format!("/clients/{sale}"),
+            Some(serde_json::json!({"name": "Autumn clearance"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(search("50%_").await.is_empty(), "the old name is gone");
+    assert_eq!(search("clearance").await, ["Autumn clearance"]);
+    assert_eq!(search(&sale[4..16]).await, ["Autumn clearance"], "by id");
+    let r = app
+        .admin(Method::DELETE, &format!("/clients/{sale}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(
+        search("clearance").await.is_empty(),
+        "a deleted client is not found"
+    );
+}

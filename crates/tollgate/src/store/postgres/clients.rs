@@ -65,8 +65,7 @@ pub(super) async fn list_clients(
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {CLIENT_COLUMNS} FROM \
            (SELECT * FROM clients WHERE (created_at, client_id) > ($1, $2) \
-              AND ($4::text IS NULL OR strpos(lower(name), lower($4)) > 0 \
-                   OR strpos(client_id, $4) > 0) \
+              AND ($4::text IS NULL OR lower(name) LIKE lower($4) OR client_id LIKE $4) \
             ORDER BY created_at, client_id LIMIT $3) c \
          LEFT JOIN client_secrets s ON s.client_id = c.client_id \
          ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
@@ -74,7 +73,7 @@ pub(super) async fn list_clients(
     .bind(after_time)
     .bind(after_id)
     .bind(i64::from(limit))
-    .bind(search)
+    .bind(search.map(super::super::contains_pattern))
     .fetch_all(pool)
     .await?;
     rows::clients(rows)

@@ -64,23 +64,50 @@ pub(super) async fn list_clients(
         Some(c) => (c.created_at.0, c.client_id.as_str().to_owned()),
         None => (i64::MIN, String::new()),
     };
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    // A search that few clients match is answered from the trigram index: it names the
+    // candidates, and the page is read among them. One that many match is answered by reading
+    // the clients in order, which finds a page of matches after a few rows.
+    let candidates = match search {
+        Some(q) if q.chars().count() >= 3 => few_matches(pool, q).await?,
+        _ => None,
+    };
+    let filter = if candidates.is_some() {
+        "c0.client_id IN (SELECT value FROM json_each(?))"
+    } else {
+        "(? IS NULL OR instr(lower(name), lower(?)) > 0 OR instr(client_id, ?) > 0)"
+    };
+    let query = format!(
         "SELECT {CLIENT_COLUMNS} FROM \
-           (SELECT * FROM clients WHERE (created_at, client_id) > (?, ?) \
-              AND (? IS NULL OR instr(lower(name), lower(?)) > 0 OR instr(client_id, ?) > 0) \
+           (SELECT * FROM clients c0 WHERE (created_at, client_id) > (?, ?) AND {filter} \
             ORDER BY created_at, client_id LIMIT ?) c \
          LEFT JOIN client_secrets s ON s.client_id = c.client_id \
          ORDER BY c.created_at, c.client_id, s.created_at, s.secret_id"
-    )))
-    .bind(after_time)
-    .bind(after_id)
-    .bind(search)
-    .bind(search)
-    .bind(search)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+    );
+    let mut q = sqlx::query(AssertSqlSafe(query))
+        .bind(after_time)
+        .bind(after_id);
+    q = match &candidates {
+        Some(ids) => q.bind(serde_json::Value::from(ids.clone()).to_string()),
+        None => q.bind(search).bind(search).bind(search),
+    };
+    let rows = q.bind(i64::from(limit)).fetch_all(pool).await?;
     rows::clients(rows)
+}
+
+/// How many candidates the trigram index may name before reading in order is the cheaper way.
+const FEW: i64 = 1_000;
+
+/// The ids of the clients whose name or id contains `q`, if there are at most [`FEW`].
+async fn few_matches(pool: &SqlitePool, q: &str) -> Result<Option<Vec<String>>, StoreError> {
+    // An FTS5 string is a phrase: the text in double quotes, quotes doubled.
+    let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT client_id FROM clients_search WHERE clients_search MATCH ? LIMIT ?")
+            .bind(phrase)
+            .bind(FEW + 1)
+            .fetch_all(pool)
+            .await?;
+    Ok((ids.len() as i64 <= FEW).then(|| ids.into_iter().map(|(id,)| id).collect()))
 }
 
 pub(super) async fn update_client(pool: &SqlitePool, client: &Client) -> Result<bool, StoreError> {
