@@ -158,28 +158,19 @@ impl Modify for BearerScheme {
                  (client credentials grant, RFC 6749 §4.4) for a token with the operation's scope",
             )),
         );
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let Some(requirements) = operation.security.as_mut() else {
-                    continue;
-                };
-                let alternatives: Vec<SecurityRequirement> = requirements
-                    .iter()
-                    .filter_map(|r| serde_json::to_value(r).ok())
-                    .filter_map(|v| {
-                        serde_json::from_value::<Vec<String>>(v.get("bearer")?.clone()).ok()
-                    })
-                    .map(|scopes| SecurityRequirement::new("oauth2", scopes))
-                    .collect();
-                requirements.extend(alternatives);
-            }
+        for operation in operations_mut(openapi) {
+            let Some(requirements) = operation.security.as_mut() else {
+                continue;
+            };
+            let alternatives: Vec<SecurityRequirement> = requirements
+                .iter()
+                .filter_map(|r| serde_json::to_value(r).ok())
+                .filter_map(|v| {
+                    serde_json::from_value::<Vec<String>>(v.get("bearer")?.clone()).ok()
+                })
+                .map(|scopes| SecurityRequirement::new("oauth2", scopes))
+                .collect();
+            requirements.extend(alternatives);
         }
     }
 }
@@ -191,24 +182,32 @@ struct UniqueOperationIds;
 
 impl Modify for UniqueOperationIds {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
-                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
-                    && !id.starts_with(&format!("{tag}_"))
-                {
-                    *id = format!("{tag}_{id}");
-                }
+        for operation in operations_mut(openapi) {
+            let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
+            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
+                && !id.starts_with(&format!("{tag}_"))
+            {
+                *id = format!("{tag}_{id}");
             }
         }
     }
+}
+
+/// Every operation of the document, for the modifiers that touch each one.
+fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// The admin API's scopes, for the OAuth 2.0 security scheme.
@@ -253,29 +252,20 @@ impl Modify for CommonResponses {
                 "The database cannot be reached right now (`database_unavailable`); retry shortly",
             ),
         ];
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for (status, description) in common {
-                    let problem = ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build();
-                    let response = ResponseBuilder::new()
-                        .description(description)
-                        .content("application/problem+json", problem)
-                        .build();
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_owned())
-                        .or_insert(response.into());
-                }
+        for operation in operations_mut(openapi) {
+            for (status, description) in common {
+                let problem = ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build();
+                let response = ResponseBuilder::new()
+                    .description(description)
+                    .content("application/problem+json", problem)
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert(response.into());
             }
         }
     }
