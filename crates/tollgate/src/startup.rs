@@ -9,10 +9,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 mod kek;
+mod serve;
 use kek::resolve_kek;
 
 use crate::clock::{Clock, Rng, SystemClock, SystemRng};
-use crate::config::{Config, DatabaseUrl, Issuer};
+use crate::config::{Config, DatabaseUrl, EdgeConfig, Issuer};
 use crate::domain::token::TokenPolicy;
 use crate::http::{self, AppState};
 use crate::keys::Kek;
@@ -20,9 +21,6 @@ use crate::keys::RotationPolicy;
 use crate::service::people::{self, ConsoleSettings, People};
 use crate::service::{Bootstrapped, Settings, StartError, Tollgate};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
-
-/// How long in-flight requests get to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -58,6 +56,7 @@ pub struct Application {
     state: AppState,
     store: Arc<dyn Store>,
     cache_refresh_interval: Duration,
+    edge: EdgeConfig,
     /// The administrator client created by this start, if any (to be shown once).
     pub bootstrapped: Option<Bootstrapped>,
     /// While no administrator exists: the one-time link where the first owner signs up.
@@ -157,6 +156,7 @@ impl Application {
             state: AppState::new(Arc::new(tollgate), Arc::new(people)),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
+            edge: config.edge,
             bootstrapped,
             setup_link,
         })
@@ -177,7 +177,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish (up to
-    /// [`SHUTDOWN_GRACE`]) and closes the database.
+    /// `shutdown_grace`) and closes the database.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -197,32 +197,17 @@ impl Application {
             }
         };
         let upkeep = tokio::spawn(upkeep(self.state.clone()));
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            let _ = stopping_tx.send(());
-        };
+        let https = http::headers::Https(self.issuer().starts_with("https:"));
         // The peer address is kept with each connection for the console's sign-in backoff
-        // and audit trail.
-        let serve = axum::serve(
+        // and audit trail; the drain's deadline is inside `serve`.
+        let serve = tokio::spawn(serve::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
-        let serve = tokio::spawn(async move { serve.await });
-        let outcome = tokio::select! {
-            r = serve => served(r),
-            () = async {
-                if stopping_rx.await.is_ok() {
-                    tokio::time::sleep(SHUTDOWN_GRACE).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            } => {
-                tracing::warn!("requests still running after the shutdown grace period; stopping anyway");
-                Ok(())
-            }
-        };
+            router,
+            self.edge,
+            https,
+            shutdown,
+        ));
+        let outcome = served(serve.await);
         upkeep.abort();
         if let Some(f) = follower {
             f.abort();

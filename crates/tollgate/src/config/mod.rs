@@ -15,6 +15,7 @@
 //! `database_outage_grace` seconds (0: not at all), then answers 503 until the database is back.
 
 mod console;
+mod edge;
 mod input;
 mod settings;
 mod values;
@@ -29,6 +30,7 @@ use input::{Given, Raw};
 use settings::{Kind, all as all_settings, name_of};
 
 pub use console::ConsoleConfig;
+pub use edge::EdgeConfig;
 pub use settings::DEFAULT_OUTAGE_GRACE;
 pub use values::{DatabaseUrl, Issuer, KekMaterial, LogFormat};
 
@@ -79,6 +81,8 @@ pub struct Config {
     pub previous_kek: Option<KekMaterial>,
     /// Sign-in, sessions, single sign-on and the first owner.
     pub console: ConsoleConfig,
+    /// Connection, header, request and shutdown limits.
+    pub edge: EdgeConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +243,7 @@ impl Config {
             .console
             .build()
             .map_err(|(name, m)| invalid(name, m))?;
+        let edge = given.edge.build().map_err(|(name, m)| invalid(name, m))?;
         Ok(Config {
             listen: defaulted!(given.listen),
             issuer: given.issuer,
@@ -261,6 +266,7 @@ impl Config {
             kek,
             previous_kek,
             console,
+            edge,
         })
     }
 }

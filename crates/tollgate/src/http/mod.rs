@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod console;
+pub mod edge;
 pub mod headers;
 pub mod health;
 pub mod log;

@@ -21,6 +21,7 @@ mod console_pages;
 mod console_people;
 mod console_sso;
 mod contracts;
+mod edge;
 mod exports;
 mod grants;
 mod hardening;

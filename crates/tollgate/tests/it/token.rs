@@ -357,7 +357,7 @@ async fn wrong_content_type_oversized_body_and_wrong_method() {
         .await
         .unwrap();
     let (s, _, b) = json_of(r).await;
-    assert_oauth_error(s, &b, 400, "invalid_request");
+    assert_oauth_error(s, &b, 413, "invalid_request");
 
     // Charset parameters and case are fine.
     let r = app

@@ -61,10 +61,12 @@ impl Form {
                 "the request body must be application/x-www-form-urlencoded",
             ));
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-            OAuthError::invalid_request(format!(
-                "the request body is larger than {MAX_BODY} bytes or could not be read"
-            ))
+        let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                OAuthError::too_large(format!("the request body is larger than {MAX_BODY} bytes"))
+            } else {
+                OAuthError::invalid_request("the request body could not be read")
+            }
         })?;
         Form::parse(&bytes, single)
     }

@@ -79,6 +79,8 @@ enum Refusal {
     Forbidden,
     /// The endpoint takes another HTTP method.
     MethodNotAllowed,
+    /// The body is larger than the endpoint reads.
+    TooLarge,
 }
 
 impl OAuthError {
@@ -114,6 +116,7 @@ impl OAuthError {
         match (self.refusal, self.code) {
             (Some(Refusal::Forbidden), _) => StatusCode::FORBIDDEN,
             (Some(Refusal::MethodNotAllowed), _) => StatusCode::METHOD_NOT_ALLOWED,
+            (Some(Refusal::TooLarge), _) => StatusCode::PAYLOAD_TOO_LARGE,
             // RFC 6749 §5.2 mandates 401 + challenge only when the Authorization header was
             // used (or none was given); a failed body authentication is a plain 400, which
             // client libraries report as the OAuth error it is rather than as an HTTP
@@ -140,6 +143,13 @@ impl OAuthError {
             "this endpoint does not take this HTTP method; the Allow header lists those it takes",
         );
         e.refusal = Some(Refusal::MethodNotAllowed);
+        e
+    }
+
+    /// A body larger than the endpoint reads: `invalid_request`, with status 413.
+    pub fn too_large(description: impl Into<Cow<'static, str>>) -> OAuthError {
+        let mut e = OAuthError::invalid_request(description);
+        e.refusal = Some(Refusal::TooLarge);
         e
     }
 
