@@ -16,6 +16,7 @@
 
 mod console;
 mod input;
+mod limits;
 mod settings;
 mod values;
 
@@ -79,6 +80,8 @@ pub struct Config {
     pub previous_kek: Option<KekMaterial>,
     /// Sign-in, sessions, single sign-on and the first owner.
     pub console: ConsoleConfig,
+    /// Rate limits, the backoff of failed client authentications, trusted proxies.
+    pub limits: crate::service::limits::LimitSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,6 +264,7 @@ impl Config {
             kek,
             previous_kek,
             console,
+            limits: given.limits.build(),
         })
     }
 }
