@@ -44,6 +44,14 @@ impl fmt::Display for UnixTime {
 
 pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> UnixTime;
+
+    /// Nanoseconds on a clock that never goes back, for the rate limits: only differences
+    /// between two readings mean anything. A clock of whole seconds may keep this default.
+    fn monotonic_nanos(&self) -> u64 {
+        u64::try_from(self.now().0)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -57,6 +65,13 @@ impl Clock for SystemClock {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         UnixTime(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+
+    #[allow(clippy::disallowed_methods)] // The one place that reads the monotonic clock.
+    fn monotonic_nanos(&self) -> u64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let start = *START.get_or_init(std::time::Instant::now);
+        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::domain::token::TokenPolicy;
 use crate::http::{self, AppState};
 use crate::keys::Kek;
 use crate::keys::RotationPolicy;
+use crate::service::limits::RateLimits;
 use crate::service::people::{self, ConsoleSettings, People};
 use crate::service::{Bootstrapped, Settings, StartError, Tollgate};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
@@ -74,6 +75,7 @@ impl Application {
         rng: Arc<dyn Rng>,
     ) -> Result<Application, BuildError> {
         create_private_dir(&config.data_dir)?;
+        let limits_clock = clock.clone();
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -151,9 +153,11 @@ impl Application {
         lock.release().await;
         let (tollgate, bootstrapped, people, setup_link) = started?;
         tollgate.freshness().set_grace(config.database_outage_grace);
+        let limits = Arc::new(RateLimits::new(config.limits.clone(), limits_clock));
+        limits.spawn_sweeper();
         Ok(Application {
             listener,
-            state: AppState::new(Arc::new(tollgate), Arc::new(people)),
+            state: AppState::new(Arc::new(tollgate), Arc::new(people)).with_limits(limits),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
             edge: config.edge,

@@ -122,4 +122,5 @@ pub(super) struct Given {
     pub bootstrap_client_secret: Option<ClientSecret>,
     pub console: super::console::ConsoleGiven,
     pub edge: super::edge::EdgeGiven,
+    pub limits: super::limits::LimitsGiven,
 }

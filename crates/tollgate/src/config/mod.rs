@@ -17,6 +17,7 @@
 mod console;
 mod edge;
 mod input;
+mod limits;
 mod settings;
 mod values;
 
@@ -83,6 +84,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// Connection, header, request and shutdown limits.
     pub edge: EdgeConfig,
+    /// Rate limits, the backoff of failed client authentications, trusted proxies.
+    pub limits: crate::service::limits::LimitSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -267,6 +270,7 @@ impl Config {
             previous_kek,
             console,
             edge,
+            limits: given.limits.build(),
         })
     }
 }

@@ -94,11 +94,12 @@ pub(super) fn name_of(key: &str) -> String {
 }
 
 /// Every setting, in the order of README.md's table: these, then the console's, then the
-/// edge's.
+/// edge's, then the rate limits'.
 pub(super) fn all() -> impl Iterator<Item = &'static Setting> {
     CORE.iter()
         .chain(super::console::CONSOLE.iter())
         .chain(super::edge::EDGE.iter())
+        .chain(super::limits::LIMITS.iter())
 }
 
 /// The core settings (environment-only ones last).

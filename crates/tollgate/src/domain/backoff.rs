@@ -6,8 +6,15 @@
 //! address is long, since one address guessing at many accounts is the attack itself. A key
 //! with no failure for an hour is forgotten. Accounts are keyed by the address typed, whether
 //! an account has it or not, so the backoff tells nothing about which accounts exist.
+//!
+//! The OAuth endpoints back failed client authentications off the same way, per client id and
+//! per address ([`Shared`]: the keys spread over locks of their own, so the check on every
+//! request contends with nothing).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::Mutex;
 
 use crate::clock::UnixTime;
 
@@ -50,14 +57,28 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct Backoff {
-    entries: HashMap<String, Entry>,
+#[derive(Debug)]
+pub struct Backoff<K = String> {
+    entries: HashMap<K, Entry>,
+    max_keys: usize,
 }
 
-impl Backoff {
+impl<K> Default for Backoff<K> {
+    fn default() -> Self {
+        Backoff {
+            entries: HashMap::new(),
+            max_keys: MAX_KEYS,
+        }
+    }
+}
+
+impl<K: Hash + Eq> Backoff<K> {
     /// Seconds to wait before an attempt under these keys is heard; 0 when it may go ahead.
-    pub fn wait(&mut self, keys: &[(&str, Limits)], now: UnixTime) -> u64 {
+    pub fn wait<Q>(&mut self, keys: &[(&Q, Limits)], now: UnixTime) -> u64
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         keys.iter()
             .filter_map(|(key, _)| self.live(key, now))
             .map(|e| u64::try_from(e.wait_until().0 - now.0).unwrap_or(0))
@@ -65,8 +86,12 @@ impl Backoff {
             .unwrap_or(0)
     }
 
-    pub fn fail(&mut self, keys: &[(&str, Limits)], now: UnixTime) {
-        if self.entries.len() >= MAX_KEYS {
+    pub fn fail<Q>(&mut self, keys: &[(&Q, Limits)], now: UnixTime)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if self.entries.len() >= self.max_keys {
             self.prune(now);
         }
         for (key, limits) in keys {
@@ -84,11 +109,19 @@ impl Backoff {
 
     /// A success forgets the account's failures (not the address's: an attacker with one
     /// valid account must not wash the failures on others away).
-    pub fn succeed(&mut self, account: &str) {
+    pub fn succeed<Q>(&mut self, account: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.entries.remove(account);
     }
 
-    fn live(&mut self, key: &str, now: UnixTime) -> Option<Entry> {
+    fn live<Q>(&mut self, key: &Q, now: UnixTime) -> Option<Entry>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entry = *self.entries.get(key)?;
         if now >= entry.last.plus_secs(FORGET_AFTER_SECS) {
             self.entries.remove(key);
@@ -100,12 +133,84 @@ impl Backoff {
     fn prune(&mut self, now: UnixTime) {
         self.entries
             .retain(|_, e| now < e.last.plus_secs(FORGET_AFTER_SECS));
-        if self.entries.len() >= MAX_KEYS {
+        if self.entries.len() >= self.max_keys {
             let mut lasts: Vec<i64> = self.entries.values().map(|e| e.last.0).collect();
             lasts.sort_unstable();
             let cut = lasts[lasts.len() / 2];
             self.entries.retain(|_, e| e.last.0 > cut);
         }
+    }
+}
+
+/// Locks the keys are spread over.
+const SHARDS: usize = 16;
+
+/// A backoff many requests consult at once: each key lives under one of [`SHARDS`] locks,
+/// chosen by its hash, and together they remember at most [`MAX_KEYS`].
+#[derive(Debug)]
+pub struct Shared<K> {
+    shards: Vec<Mutex<Backoff<K>>>,
+    hasher: RandomState,
+}
+
+impl<K: Hash + Eq + Clone> Default for Shared<K> {
+    fn default() -> Self {
+        let shard = || {
+            Mutex::new(Backoff {
+                entries: HashMap::new(),
+                max_keys: MAX_KEYS / SHARDS,
+            })
+        };
+        Shared {
+            shards: (0..SHARDS).map(|_| shard()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Shared<K> {
+    fn with<T>(&self, key: &K, f: impl FnOnce(&mut Backoff<K>) -> T) -> T {
+        let i = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
+        // A panic under the lock leaves a map of counts, still fit to use.
+        let mut backoff = match self.shards[i].lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut backoff)
+    }
+
+    /// Seconds to wait before an attempt under this key is heard; 0 when it may go ahead.
+    pub fn wait(&self, key: &K, limits: Limits, now: UnixTime) -> u64 {
+        self.with(key, |b| b.wait(&[(key, limits)], now))
+    }
+
+    pub fn fail(&self, key: &K, limits: Limits, now: UnixTime) {
+        self.with(key, |b| b.fail(&[(key, limits)], now));
+    }
+
+    pub fn succeed(&self, key: &K) {
+        self.with(key, |b| b.succeed(key));
+    }
+
+    /// Forgets the keys without a failure for [`FORGET_AFTER_SECS`].
+    pub fn sweep(&self, now: UnixTime) {
+        for shard in &self.shards {
+            let mut b = match shard.lock() {
+                Ok(b) => b,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            b.entries
+                .retain(|_, e| now < e.last.plus_secs(FORGET_AFTER_SECS));
+            b.entries.shrink_to_fit();
+        }
+    }
+
+    /// Keys remembered now.
+    pub fn keys(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |b| b.entries.len()))
+            .sum()
     }
 }
 
@@ -115,7 +220,7 @@ mod tests {
 
     #[test]
     fn waits_double_after_the_free_failures_and_stop_at_the_cap() {
-        let mut b = Backoff::default();
+        let mut b = Backoff::<String>::default();
         let keys = [("account:ada", ACCOUNT_LIMITS)];
         let t = UnixTime(1_000);
         for _ in 0..ACCOUNT_LIMITS.free {
@@ -139,7 +244,7 @@ mod tests {
 
     #[test]
     fn the_longest_wait_of_the_keys_applies_and_success_clears_the_account() {
-        let mut b = Backoff::default();
+        let mut b = Backoff::<String>::default();
         let t = UnixTime(0);
         let keys = [
             ("account:ada", ACCOUNT_LIMITS),
@@ -156,7 +261,7 @@ mod tests {
 
     #[test]
     fn failures_are_forgotten_after_an_hour() {
-        let mut b = Backoff::default();
+        let mut b = Backoff::<String>::default();
         let keys = [("address:1", ADDRESS_LIMITS)];
         for _ in 0..20 {
             b.fail(&keys, UnixTime(0));
@@ -165,5 +270,31 @@ mod tests {
         assert_eq!(b.wait(&keys, UnixTime(3600)), 0);
         b.fail(&keys, UnixTime(3600));
         assert_eq!(b.wait(&keys, UnixTime(3600)), 0, "counting starts afresh");
+    }
+
+    #[test]
+    fn a_shared_backoff_keeps_each_key_apart_and_forgets_them() {
+        let b = Shared::<u64>::default();
+        let limits = Limits {
+            free: 1,
+            max_wait_secs: 8,
+        };
+        let t = UnixTime(0);
+        assert_eq!(b.wait(&1, limits, t), 0);
+        b.fail(&1, limits, t);
+        assert_eq!(b.wait(&1, limits, t), 1);
+        b.fail(&1, limits, t);
+        assert_eq!(b.wait(&1, limits, t), 2, "doubled");
+        for _ in 0..10 {
+            b.fail(&1, limits, t);
+        }
+        assert_eq!(b.wait(&1, limits, t), 8, "capped");
+        assert_eq!(b.wait(&2, limits, t), 0, "another key is not held back");
+        b.fail(&2, limits, t);
+        b.succeed(&1);
+        assert_eq!(b.wait(&1, limits, t), 0);
+        assert_eq!(b.keys(), 1);
+        b.sweep(UnixTime(3600));
+        assert_eq!(b.keys(), 0);
     }
 }

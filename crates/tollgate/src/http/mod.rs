@@ -5,6 +5,7 @@ pub mod console;
 pub mod edge;
 pub mod headers;
 pub mod health;
+pub mod limits;
 pub mod log;
 pub mod oauth;
 
@@ -14,6 +15,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::service::Tollgate;
+use crate::service::limits::RateLimits;
 use crate::service::people::People;
 
 #[derive(Clone, Debug)]
@@ -23,6 +25,8 @@ pub struct AppState {
     pub people: Arc<People>,
     /// Discovery and JWKS bodies, rebuilt when what they show changes.
     pub documents: Arc<oauth::metadata::Documents>,
+    /// This node's rate limits and the trusted proxies.
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -31,7 +35,14 @@ impl AppState {
             tollgate,
             people,
             documents: Arc::default(),
+            limits: Arc::default(),
         }
+    }
+
+    /// The rate limits as configured (the default ones otherwise).
+    pub fn with_limits(mut self, limits: Arc<RateLimits>) -> AppState {
+        self.limits = limits;
+        self
     }
 }
 

@@ -18,6 +18,7 @@ mod errors;
 mod follow;
 mod holders;
 mod keys;
+pub mod limits;
 pub mod people;
 mod secrets;
 pub mod sso;

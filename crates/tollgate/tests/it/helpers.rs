@@ -16,6 +16,17 @@ use crate::pg::{self, PgDatabase};
 pub const REAL_TIME_CLOCK: &str = "REAL_TIME_CLOCK";
 
 pub const ADMIN_ID: &str = "it-admin";
+/// Every rate limit and backoff of client authentication, off.
+pub const NO_RATE_LIMITS: [(&str, &str); 8] = [
+    ("TOLLGATE_RATE_LIMIT_TOKEN_CLIENT", "0"),
+    ("TOLLGATE_RATE_LIMIT_TOKEN_ADDRESS", "0"),
+    ("TOLLGATE_RATE_LIMIT_INTROSPECTION_CLIENT", "0"),
+    ("TOLLGATE_RATE_LIMIT_INTROSPECTION_ADDRESS", "0"),
+    ("TOLLGATE_RATE_LIMIT_SIGN_IN_ACCOUNT", "0"),
+    ("TOLLGATE_RATE_LIMIT_SIGN_IN_ADDRESS", "0"),
+    ("TOLLGATE_CLIENT_AUTH_MAX_BACKOFF", "0"),
+    ("TOLLGATE_ADDRESS_AUTH_MAX_BACKOFF", "0"),
+];
 pub const ADMIN_SECRET: &str = "it-admin-secret-0123456789abcdef0123456789";
 
 /// Where a test server keeps its data: a temporary directory and, in the PostgreSQL pass, a
@@ -147,6 +158,10 @@ impl TestApp {
                 ADMIN_SECRET.into(),
             ),
         ]);
+        // The test clock stands still unless a test moves it, and every admin call takes a
+        // token as the same client from the same address: the rate limits are off unless a
+        // test sets them (rate_limits.rs does).
+        env.extend(NO_RATE_LIMITS.map(|(k, v)| (k.to_owned(), v.to_owned())));
         // `REAL_TIME_CLOCK` starts the test clock at the real time instead of a fixed one, for
         // tests that meet software with a clock of its own (an OpenID Connect provider).
         let real_time = extra.iter().any(|(k, _)| *k == REAL_TIME_CLOCK);

@@ -37,6 +37,7 @@ mod outage;
 mod people;
 mod people_roles;
 mod pg;
+mod rate_limits;
 mod schema;
 mod secrets;
 mod sso;

@@ -26,7 +26,7 @@ mod signin;
 mod sso;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -101,23 +101,24 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_FORM))
 }
 
-/// The address the request came from, for the audit trail and the sign-in backoff.
-pub fn client_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+/// The address the request came from, for the audit trail, the sign-in backoff and the
+/// rate limits (see [`crate::http::limits::client_ip`] for the trusted proxies).
+pub fn client_address(parts: &Parts, state: &AppState) -> String {
+    crate::http::limits::client_address(parts, &state.limits)
 }
 
 /// The client address of a request (see [`client_address`]).
 #[derive(Debug)]
 pub struct Address(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Address {
+impl FromRequestParts<AppState> for Address {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Address, Self::Rejection> {
-        Ok(Address(client_address(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Address, Self::Rejection> {
+        Ok(Address(client_address(parts, state)))
     }
 }
 
@@ -143,7 +144,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ConsoleForm<T> {
             )
             .into_response());
         }
-        let address = client_address(&parts);
+        let address = client_address(&parts, state);
         let req = Request::from_parts(parts, body);
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(value)) => Ok(ConsoleForm { value, address }),

@@ -110,6 +110,12 @@ fn sign_in_form(
 
 pub async fn sign_in(State(state): State<AppState>, form: ConsoleForm<SignInForm>) -> Response {
     let SignInForm { email, password } = form.value;
+    if let Err(refused) = state
+        .limits
+        .admit_sign_in(&email, form.address.parse().ok())
+    {
+        return crate::http::limits::sign_in_refused(&refused);
+    }
     let now = state.people.now();
     match state
         .people

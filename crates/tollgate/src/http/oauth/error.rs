@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::client_auth::AuthMethod;
 use crate::domain::grant::GrantError;
+use crate::domain::limits::Refusal as LimitRefusal;
 use crate::domain::scope::INTROSPECT_SCOPE;
 use crate::domain::usage;
 use crate::http::InternalError;
@@ -81,6 +82,8 @@ enum Refusal {
     MethodNotAllowed,
     /// The body is larger than the endpoint reads.
     TooLarge,
+    /// Over a rate limit, or backing off after failed authentications: 429, retryable.
+    RateLimited(LimitRefusal),
 }
 
 impl OAuthError {
@@ -117,6 +120,7 @@ impl OAuthError {
             (Some(Refusal::Forbidden), _) => StatusCode::FORBIDDEN,
             (Some(Refusal::MethodNotAllowed), _) => StatusCode::METHOD_NOT_ALLOWED,
             (Some(Refusal::TooLarge), _) => StatusCode::PAYLOAD_TOO_LARGE,
+            (Some(Refusal::RateLimited(_)), _) => StatusCode::TOO_MANY_REQUESTS,
             // RFC 6749 §5.2 mandates 401 + challenge only when the Authorization header was
             // used (or none was given); a failed body authentication is a plain 400, which
             // client libraries report as the OAuth error it is rather than as an HTTP
@@ -150,6 +154,17 @@ impl OAuthError {
     pub fn too_large(description: impl Into<Cow<'static, str>>) -> OAuthError {
         let mut e = OAuthError::invalid_request(description);
         e.refusal = Some(Refusal::TooLarge);
+        e
+    }
+
+    /// A request refused by the rate limits before its credentials were checked
+    /// (`temporarily_unavailable`, the retryable code, with status 429).
+    pub fn rate_limited(r: LimitRefusal) -> OAuthError {
+        let mut e = OAuthError::new(
+            OAuthErrorCode::TemporarilyUnavailable,
+            crate::http::limits::describe(&r),
+        );
+        e.refusal = Some(Refusal::RateLimited(r));
         e
     }
 
@@ -250,6 +265,9 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"tollgate\", charset=\"UTF-8\""),
             );
+        }
+        if let Some(Refusal::RateLimited(r)) = &self.refusal {
+            crate::http::limits::set_headers(headers, r);
         }
         if let Some(cause) = self.internal {
             response.extensions_mut().insert(InternalError(cause));

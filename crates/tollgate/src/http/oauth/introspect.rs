@@ -9,6 +9,7 @@ use super::error::OAuthError;
 use super::extract::{ClientForm, FormEndpoint};
 use crate::domain::token::{AccessTokenClaims, Audience};
 use crate::http::AppState;
+use crate::service::limits::ClientEndpoint;
 
 /// RFC 7662 §2.2. An inactive token gets `{"active": false}` and nothing else.
 #[derive(Serialize)]
@@ -60,6 +61,7 @@ pub struct TokenForm;
 impl FormEndpoint for TokenForm {
     const SINGLE: &'static [&'static str] =
         &["token", "token_type_hint", "client_id", "client_secret"];
+    const LIMITS: ClientEndpoint = ClientEndpoint::Introspection;
 }
 
 pub async fn introspect(
@@ -71,7 +73,8 @@ pub async fn introspect(
     let claims = state
         .tollgate
         .introspect(&request.credentials, token, now)
-        .map_err(|e| OAuthError::from(e).by(request.method))?;
+        .map_err(|e| request.refused(&state, OAuthError::from(e)))?;
+    request.authenticated(&state);
     Ok(Json(Introspection {
         active: claims.is_some(),
         token: claims.as_ref().map(ActiveToken::from),

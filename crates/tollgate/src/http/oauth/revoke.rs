@@ -19,6 +19,7 @@ pub async fn revoke(
         .tollgate
         .revoke(&request.credentials, token, now)
         .await
-        .map_err(|e| OAuthError::from(e).by(request.method))?;
+        .map_err(|e| request.refused(&state, OAuthError::from(e)))?;
+    request.authenticated(&state);
     Ok(StatusCode::OK)
 }

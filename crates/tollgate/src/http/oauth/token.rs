@@ -12,6 +12,7 @@ use crate::domain::grant::{Tenant, TokenRequest};
 use crate::domain::scope::ScopeSet;
 use crate::domain::token::MAX_RESOURCES;
 use crate::http::AppState;
+use crate::service::limits::ClientEndpoint;
 
 /// Parameters that must appear at most once (RFC 6749 §3.2). `resource` may repeat
 /// (RFC 8707 §2); parameters Tollgate does not know are ignored (RFC 6749 §3.1).
@@ -39,6 +40,7 @@ pub struct TokenEndpoint;
 
 impl FormEndpoint for TokenEndpoint {
     const SINGLE: &'static [&'static str] = SINGLE;
+    const LIMITS: ClientEndpoint = ClientEndpoint::Token;
 }
 
 /// Every outcome is counted (tokens issued and refusals by error code, per client): the
@@ -60,7 +62,8 @@ pub async fn token(
     let issued = state
         .tollgate
         .issue_token(&request.credentials, &grant, now)
-        .map_err(|e| OAuthError::from(e).by(request.method))?;
+        .map_err(|e| request.refused(&state, OAuthError::from(e)))?;
+    request.authenticated(&state);
     let scope = issued.scope.to_delimited();
     Ok(Json(TokenResponse {
         access_token: &issued.access_token,
