@@ -6,6 +6,7 @@
 //! Secret last-use times and token counts are kept here too, in atomics, and written behind
 //! (see `upkeep` and [`usage`]).
 
+pub mod quota;
 pub mod usage;
 
 use std::borrow::Borrow;
@@ -42,6 +43,8 @@ pub struct CachedClient {
     pub secrets: Box<[CachedSecret]>,
     /// Tokens issued and requests refused, not yet written behind.
     pub usage: usage::ClientCounters,
+    /// Boxed: most clients have none, and pay one pointer for it.
+    pub quota: Option<Box<quota::QuotaState>>,
 }
 
 /// What a client may get in its tokens beyond its lifetime and algorithm.
@@ -126,6 +129,10 @@ impl CachedClient {
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
             usage: usage::ClientCounters::default(),
+            quota: c.quota.map(|q| {
+                let before = previous.and_then(|p| p.quota.as_deref());
+                Box::new(quota::QuotaState::new(q, before))
+            }),
         }
     }
 
@@ -377,6 +384,7 @@ mod tests {
             tenants: Vec::new(),
             claims: None,
             scopes_locked: false,
+            quota: None,
             secrets: hashes
                 .iter()
                 .enumerate()
@@ -398,8 +406,8 @@ mod tests {
     fn entries_stay_small() {
         // 100,000 clients are held in memory: an entry that grows into the next allocation
         // class costs megabytes (docs/benchmarks.md, memory). The token counters take 32
-        // bytes (two hour slots, and a pointer to refusal counts made at the first refusal):
-        // 88 bytes and the `Arc`'s 16 fit glibc's 112-byte chunk.
+        // bytes (two hour slots, and a pointer to refusal counts made at the first refusal),
+        // the quota a pointer: 88 bytes and the `Arc`'s 16 fit glibc's 112-byte chunk.
         assert!(std::mem::size_of::<CachedClient>() <= 88);
         assert!(std::mem::size_of::<CachedSecret>() <= 56);
     }

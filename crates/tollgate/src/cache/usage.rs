@@ -15,6 +15,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::quota::QuotaState;
 use super::{ClientCache, Clients};
 use crate::domain::usage::{Hour, Outcome, Refusal, UsageCount};
 
@@ -66,6 +67,16 @@ impl HourCounter {
                 continue;
             }
             let (held, count) = unpack(slot.swap(0, Ordering::Relaxed));
+            if count > 0 {
+                out(Hour(i64::try_from(held).unwrap_or(i64::MAX) - 1), count);
+            }
+        }
+    }
+
+    /// Calls `out` with the count of each hour held, leaving them.
+    pub fn peek(&self, mut out: impl FnMut(Hour, u32)) {
+        for slot in &self.0 {
+            let (held, count) = unpack(slot.load(Ordering::Relaxed));
             if count > 0 {
                 out(Hour(i64::try_from(held).unwrap_or(i64::MAX) - 1), count);
             }
@@ -126,7 +137,29 @@ impl ClientCounters {
         }
     }
 
+    /// Tokens issued in the hours `keep` accepts that are not yet taken.
+    pub fn issued_where(&self, keep: impl Fn(Hour) -> bool) -> u64 {
+        let mut n = 0;
+        self.issued.peek(|hour, count| {
+            if keep(hour) {
+                n += u64::from(count);
+            }
+        });
+        n
+    }
+
+    #[cfg(test)]
     fn take(&self, client_id: &str, out: &mut Vec<UsageCount>) {
+        self.take_with_quota(client_id, None, out);
+    }
+
+    /// Takes the counts; the tokens issued also join the stored sums of the client's quota.
+    pub(super) fn take_with_quota(
+        &self,
+        client_id: &str,
+        quota: Option<&QuotaState>,
+        out: &mut Vec<UsageCount>,
+    ) {
         let mut push = |outcome, hour, n: u32| {
             out.push(UsageCount {
                 hour,
@@ -135,7 +168,12 @@ impl ClientCounters {
                 count: u64::from(n),
             });
         };
-        self.issued.take(|hour, n| push(Outcome::Issued, hour, n));
+        self.issued.take(|hour, n| {
+            if let Some(q) = quota {
+                q.written(hour, n);
+            }
+            push(Outcome::Issued, hour, n);
+        });
         if let Some(refused) = self.refused.get() {
             refused.take(|r, hour, n| push(Outcome::Refused(r), hour, n));
         }
@@ -146,7 +184,8 @@ impl ClientCache {
     /// Every client's counts, taken out of memory (the write-behind's part).
     pub fn take_usage(&self, out: &mut Vec<UsageCount>) {
         for entry in &self.read().0 {
-            entry.0.usage.take(&entry.0.id, out);
+            let e = &entry.0;
+            e.usage.take_with_quota(&e.id, e.quota.as_deref(), out);
         }
     }
 

@@ -12,6 +12,7 @@ pub mod claims;
 pub mod client;
 pub mod grant;
 pub mod password;
+pub mod quota;
 pub mod recovery;
 pub mod revocation;
 pub mod scope;

@@ -19,6 +19,7 @@ mod follow;
 mod holders;
 mod keys;
 pub mod people;
+mod quotas;
 mod secrets;
 pub mod sso;
 mod tokens;
@@ -35,6 +36,7 @@ pub use errors::{
     BearerError, CallerError, CatalogueError, ClientError, ClientHolding, StartError, TokenError,
 };
 pub use holders::Holders;
+pub use quotas::OverQuota;
 pub use secrets::LeakReport;
 pub use usage::{DASHBOARD_ITEMS, Dashboard, KeyAge, NotCaching, UsageReport};
 

@@ -36,6 +36,7 @@ mod outage;
 mod people;
 mod people_roles;
 mod pg;
+mod quotas;
 mod schema;
 mod secrets;
 mod sso;

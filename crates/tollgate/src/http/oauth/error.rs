@@ -70,6 +70,48 @@ pub struct OAuthError {
     method: Option<AuthMethod>,
     refusal: Option<Refusal>,
     internal: Option<String>,
+    /// Set on a 429: when to retry and which limit was reached.
+    limited: Option<Box<RateLimited>>,
+}
+
+/// A limit a request ran into: answered with 429, `Retry-After` and the `RateLimit-Policy` /
+/// `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers, none of it remaining.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimited {
+    /// The policy's name in both fields (a structured-field string).
+    pub policy: &'static str,
+    /// Requests the policy allows per window (`q`), and the window in seconds (`w`).
+    pub quota: u64,
+    pub window: u64,
+    /// Seconds until a request may succeed again (`Retry-After`, and `t`).
+    pub retry_after: u64,
+}
+
+impl RateLimited {
+    fn insert_into(&self, headers: &mut axum::http::HeaderMap) {
+        let RateLimited {
+            policy,
+            quota,
+            window,
+            retry_after,
+        } = self;
+        let fields = [
+            (header::RETRY_AFTER, retry_after.to_string()),
+            (
+                header::HeaderName::from_static("ratelimit-policy"),
+                format!("\"{policy}\";q={quota};w={window}"),
+            ),
+            (
+                header::HeaderName::from_static("ratelimit"),
+                format!("\"{policy}\";r=0;t={retry_after}"),
+            ),
+        ];
+        for (name, value) in fields {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+    }
 }
 
 /// Refusals whose status the error code alone does not tell.
@@ -106,11 +148,15 @@ impl OAuthError {
             method: None,
             refusal: None,
             internal: None,
+            limited: None,
         }
     }
 
     /// The HTTP status of this answer.
     pub fn status(&self) -> StatusCode {
+        if self.limited.is_some() {
+            return StatusCode::TOO_MANY_REQUESTS;
+        }
         match (self.refusal, self.code) {
             (Some(Refusal::Forbidden), _) => StatusCode::FORBIDDEN,
             (Some(Refusal::MethodNotAllowed), _) => StatusCode::METHOD_NOT_ALLOWED,
@@ -164,6 +210,14 @@ impl OAuthError {
         e
     }
 
+    /// A limit reached: 429 with `temporarily_unavailable` (the project's choice for every
+    /// limit of the token endpoint) and the headers of [`RateLimited`].
+    pub fn limited(description: String, limited: RateLimited) -> OAuthError {
+        let mut e = OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, description);
+        e.limited = Some(Box::new(limited));
+        e
+    }
+
     pub fn internal(cause: String) -> OAuthError {
         let mut e = OAuthError::new(
             OAuthErrorCode::ServerError,
@@ -194,6 +248,20 @@ impl From<TokenError> for OAuthError {
             TokenError::Grant(GrantError::InvalidTenant(d)) => OAuthError::invalid_request(d),
             TokenError::Signing(e) => OAuthError::internal(e.to_string()),
             TokenError::Unavailable => OAuthError::unavailable(Some(e_unavailable())),
+            TokenError::Quota(r) => OAuthError::limited(
+                format!(
+                    "the client's quota of {} tokens per {} is used up; it resets at {}",
+                    r.quota.tokens,
+                    r.quota.per.as_str(),
+                    r.resets_at
+                ),
+                RateLimited {
+                    policy: "quota",
+                    quota: u64::from(r.quota.tokens),
+                    window: r.quota.per.secs().unsigned_abs(),
+                    retry_after: r.retry_after,
+                },
+            ),
         }
     }
 }
@@ -241,6 +309,9 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"tollgate\", charset=\"UTF-8\""),
             );
         }
+        if let Some(limited) = &self.limited {
+            limited.insert_into(headers);
+        }
         if let Some(cause) = self.internal {
             response.extensions_mut().insert(InternalError(cause));
         }
@@ -268,6 +339,10 @@ mod tests {
             TokenError::Grant(GrantError::InvalidTenant("t".into())),
             TokenError::Signing(KeyError::Sign),
             TokenError::Unavailable,
+            TokenError::Quota(crate::domain::quota::QuotaRefusal::new(
+                crate::domain::quota::Quota::parse(3, "hour", "enforce").unwrap(),
+                crate::clock::UnixTime(0),
+            )),
         ];
         for e in errors {
             let counted = e.refusal();
@@ -305,5 +380,30 @@ mod tests {
         assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
         let r = OAuthError::method_not_allowed().into_response();
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn a_used_up_quota_is_429_with_retry_after_and_ratelimit_fields() {
+        use crate::clock::UnixTime;
+        use crate::domain::quota::{Quota, QuotaRefusal};
+        // 2026-12-03T11:59:30Z
+        let refused = QuotaRefusal::new(
+            Quota::parse(1000, "hour", "enforce").unwrap(),
+            UnixTime(1_796_299_170),
+        );
+        let e = OAuthError::from(TokenError::Quota(refused));
+        assert_eq!(e.code, OAuthErrorCode::TemporarilyUnavailable);
+        assert_eq!(
+            e.description,
+            "the client's quota of 1000 tokens per hour is used up; it resets at \
+             2026-12-03T12:00:00Z"
+        );
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let h = |n: &str| r.headers()[n].to_str().unwrap().to_owned();
+        assert_eq!(h("retry-after"), "30");
+        assert_eq!(h("ratelimit-policy"), "\"quota\";q=1000;w=3600");
+        assert_eq!(h("ratelimit"), "\"quota\";r=0;t=30");
+        assert!(!r.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }
