@@ -6,7 +6,7 @@
 //! stored sums are kept for the current hour and the current UTC day, each an `AtomicU64`
 //! packing the window (high 32 bits, plus one so that zero means none) and the count, so a
 //! quota changed from per hour to per day keeps counting right. A client without a quota has
-//! no [`QuotaState`]: its token requests pay one pointer load for quotas.
+//! no [`QuotaState`]: its token requests pay one atomic load for quotas.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -108,7 +108,7 @@ impl CachedClient {
     /// The client's quota, its current window and the tokens used in it (see the module's
     /// comment); `None` for a client without a quota.
     pub fn quota_used(&self, now: UnixTime) -> Option<(Quota, Window, u64)> {
-        let state = self.quota.as_deref()?;
+        let state = self.quota()?;
         let window = Window::of(state.quota.per, now);
         let stored = count_in(state.slot(window.per), window);
         let local = self.usage.issued_where(|h| window.holds(h));
@@ -159,7 +159,7 @@ mod tests {
     fn used_is_stored_plus_unwritten_across_an_hour_boundary() {
         let c = entry(quota(10, QuotaPer::Hour));
         let now = UnixTime(T);
-        let state = c.quota.as_deref().unwrap();
+        let state = c.quota().unwrap();
         state.set_stored(now, 4, 9);
         c.usage.issued(Hour::of(now));
         assert_eq!(c.quota_used(now).unwrap().2, 5);
@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(c.quota_used(next).unwrap().2, 1);
         // The write-behind takes the local counts: they move to the stored sums.
         let mut out = Vec::new();
-        c.usage.take_with_quota("c1", c.quota.as_deref(), &mut out);
+        c.usage.take("c1", &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(
             c.quota_used(next).unwrap().2,
@@ -185,14 +185,14 @@ mod tests {
     fn used_is_stored_plus_unwritten_across_a_day_boundary() {
         let c = entry(quota(100, QuotaPer::Day));
         let now = UnixTime(T);
-        let state = c.quota.as_deref().unwrap();
+        let state = c.quota().unwrap();
         state.set_stored(now, 2, 40);
         c.usage.issued(Hour::of(now));
         c.usage.issued(Hour::of(UnixTime(T + 3600)));
         // Two hours of the same day count, with the day's stored sum.
         assert_eq!(c.quota_used(UnixTime(T + 3600)).unwrap().2, 42);
         let mut out = Vec::new();
-        c.usage.take_with_quota("c1", c.quota.as_deref(), &mut out);
+        c.usage.take("c1", &mut out);
         assert_eq!(c.quota_used(UnixTime(T + 3600)).unwrap().2, 42);
         // Midnight UTC: a new window, nothing used yet.
         let midnight = Window::of(QuotaPer::Day, now).end();

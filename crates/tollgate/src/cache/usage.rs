@@ -112,28 +112,56 @@ impl RefusalCounters {
 }
 
 /// A client's counts: tokens issued, and refusals by error code once it has had one (most
-/// clients never do, and 100,000 clients are held in memory).
+/// clients never do, and 100,000 clients are held in memory). A client's quota lives beside
+/// its refusal counts, allocated with it: most clients have neither, and the cache entry
+/// stays in its allocation class.
 #[derive(Debug, Default)]
 pub struct ClientCounters {
     issued: HourCounter,
-    refused: OnceLock<Box<RefusalCounters>>,
+    rare: OnceLock<Box<Rare>>,
+}
+
+#[derive(Debug, Default)]
+struct Rare {
+    refused: RefusalCounters,
+    quota: Option<QuotaState>,
 }
 
 impl ClientCounters {
+    pub fn with_quota(quota: Option<QuotaState>) -> ClientCounters {
+        let counters = ClientCounters::default();
+        if let Some(quota) = quota {
+            let _ = counters.rare.set(Box::new(Rare {
+                refused: RefusalCounters::default(),
+                quota: Some(quota),
+            }));
+        }
+        counters
+    }
+
+    /// The client's quota: one atomic load for a client without one.
+    pub fn quota(&self) -> Option<&QuotaState> {
+        self.rare.get()?.quota.as_ref()
+    }
+
     pub fn issued(&self, hour: Hour) {
         self.issued.add(hour);
     }
 
     /// The first refusal of a client allocates its counters, once.
     pub fn refused(&self, refusal: Refusal, hour: Hour) {
-        self.refused.get_or_init(Box::default).add(refusal, hour);
+        self.rare
+            .get_or_init(Box::default)
+            .refused
+            .add(refusal, hour);
     }
 
     /// Moves the counts into `other` (see [`HourCounter::move_into`]).
     pub fn move_into(&self, other: &ClientCounters) {
         self.issued.move_into(&other.issued);
-        if let Some(refused) = self.refused.get() {
-            refused.move_into(other.refused.get_or_init(Box::default));
+        if let Some(rare) = self.rare.get() {
+            rare.refused
+                .move_into(&other.rare.get_or_init(Box::default).refused);
         }
     }
 
@@ -148,18 +176,9 @@ impl ClientCounters {
         n
     }
 
-    #[cfg(test)]
-    fn take(&self, client_id: &str, out: &mut Vec<UsageCount>) {
-        self.take_with_quota(client_id, None, out);
-    }
-
     /// Takes the counts; the tokens issued also join the stored sums of the client's quota.
-    pub(super) fn take_with_quota(
-        &self,
-        client_id: &str,
-        quota: Option<&QuotaState>,
-        out: &mut Vec<UsageCount>,
-    ) {
+    pub(super) fn take(&self, client_id: &str, out: &mut Vec<UsageCount>) {
+        let quota = self.quota();
         let mut push = |outcome, hour, n: u32| {
             out.push(UsageCount {
                 hour,
@@ -174,8 +193,9 @@ impl ClientCounters {
             }
             push(Outcome::Issued, hour, n);
         });
-        if let Some(refused) = self.refused.get() {
-            refused.take(|r, hour, n| push(Outcome::Refused(r), hour, n));
+        if let Some(rare) = self.rare.get() {
+            rare.refused
+                .take(|r, hour, n| push(Outcome::Refused(r), hour, n));
         }
     }
 }
@@ -184,8 +204,7 @@ impl ClientCache {
     /// Every client's counts, taken out of memory (the write-behind's part).
     pub fn take_usage(&self, out: &mut Vec<UsageCount>) {
         for entry in &self.read().0 {
-            let e = &entry.0;
-            e.usage.take_with_quota(&e.id, e.quota.as_deref(), out);
+            entry.0.usage.take(&entry.0.id, out);
         }
     }
 

@@ -95,7 +95,7 @@ fn client_fields(c: &ClientView) {
                         q.per,
                         q.mode,
                         c.usage.quota_used.unwrap_or(0),
-                        if c.usage.quota_exceeded {
+                        if c.usage.quota_exceeded == Some(true) {
                             " (exceeded)"
                         } else {
                             ""

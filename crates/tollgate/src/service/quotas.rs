@@ -25,7 +25,7 @@ pub struct OverQuota {
 
 impl Tollgate {
     /// Refuses a token beyond an enforced quota; notes one beyond a monitored quota (logged
-    /// once per window and node). Costs one pointer load for a client without a quota.
+    /// once per window and node). Costs one atomic load for a client without a quota.
     pub(super) fn check_quota(
         &self,
         client: &CachedClient,
@@ -38,11 +38,7 @@ impl Tollgate {
             return Ok(());
         }
         let refuse = quota.mode == QuotaMode::Enforce;
-        if client
-            .quota
-            .as_deref()
-            .is_some_and(|q| q.first_warning(window))
-        {
+        if client.quota().is_some_and(|q| q.first_warning(window)) {
             tracing::warn!(
                 client_id = %client.id,
                 quota = %quota,
@@ -72,7 +68,7 @@ impl Tollgate {
     async fn refresh_quotas(&self, now: UnixTime) -> Result<(), StoreError> {
         let mut held = Vec::new();
         self.cache.each(|c| {
-            if c.quota.is_some() {
+            if c.quota().is_some() {
                 held.push(c.clone());
             }
         });
@@ -93,7 +89,7 @@ impl Tollgate {
             .collect();
         for c in &held {
             let (h, d) = sums.get(&*c.id).copied().unwrap_or_default();
-            if let Some(q) = c.quota.as_deref() {
+            if let Some(q) = c.quota() {
                 q.set_stored(now, h, d);
             }
         }

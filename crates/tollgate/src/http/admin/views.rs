@@ -59,14 +59,14 @@ pub struct UsageView {
     /// 10 times the tokens one caching caller needs in the hours it was active (one per token
     /// lifetime), and at least 25.
     pub not_caching_tokens: bool,
-    /// Tokens used in the quota's current window (`null` without a quota): the cluster's
+    /// Tokens used in the quota's current window (left out without a quota): the cluster's
     /// counts as of this node's last read after its write-behind, plus this node's own.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_used: Option<u64>,
     /// An enforced quota is used up (requests are refused until the window ends), or a
-    /// monitored one was gone beyond.
-    #[serde(default)]
-    pub quota_exceeded: bool,
+    /// monitored one was gone beyond (left out without a quota).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_exceeded: Option<bool>,
 }
 
 impl From<UsageReport> for UsageView {
@@ -76,7 +76,7 @@ impl From<UsageReport> for UsageView {
             tokens_last_30d: u.last_30d,
             not_caching_tokens: u.not_caching,
             quota_used: u.quota.map(|q| q.0),
-            quota_exceeded: u.quota.is_some_and(|q| q.1),
+            quota_exceeded: u.quota.map(|q| q.1),
         }
     }
 }
