@@ -6,6 +6,7 @@
 //! Secret last-use times and token counts are kept here too, in atomics, and written behind
 //! (see `upkeep` and [`usage`]).
 
+pub mod quota;
 pub mod usage;
 
 use std::borrow::Borrow;
@@ -40,7 +41,7 @@ pub struct CachedClient {
     /// Usable secrets only: disabled ones are left out. A boxed slice, not a `Vec`: collecting
     /// a filtered iterator reserves room for four, which cost 264 bytes per client.
     pub secrets: Box<[CachedSecret]>,
-    /// Tokens issued and requests refused, not yet written behind.
+    /// Tokens issued and requests refused, not yet written behind; the quota, if any.
     pub usage: usage::ClientCounters,
 }
 
@@ -125,8 +126,15 @@ impl CachedClient {
                 })
                 .collect::<Vec<_>>()
                 .into_boxed_slice(),
-            usage: usage::ClientCounters::default(),
+            usage: usage::ClientCounters::with_quota(
+                c.quota
+                    .map(|q| quota::QuotaState::new(q, previous.and_then(CachedClient::quota))),
+            ),
         }
+    }
+
+    pub fn quota(&self) -> Option<&quota::QuotaState> {
+        self.usage.quota()
     }
 
     pub fn scopes(&self) -> &ScopeSet {
@@ -377,6 +385,7 @@ mod tests {
             tenants: Vec::new(),
             claims: None,
             scopes_locked: false,
+            quota: None,
             secrets: hashes
                 .iter()
                 .enumerate()
@@ -398,8 +407,8 @@ mod tests {
     fn entries_stay_small() {
         // 100,000 clients are held in memory: an entry that grows into the next allocation
         // class costs megabytes (docs/benchmarks.md, memory). The token counters take 32
-        // bytes (two hour slots, and a pointer to refusal counts made at the first refusal):
-        // 88 bytes and the `Arc`'s 16 fit glibc's 112-byte chunk.
+        // bytes (two hour slots, and a pointer to refusal counts made at the first refusal,
+        // which also holds a quota): 88 bytes and the `Arc`'s 16 fit glibc's 112-byte chunk.
         assert!(std::mem::size_of::<CachedClient>() <= 88);
         assert!(std::mem::size_of::<CachedSecret>() <= 56);
     }

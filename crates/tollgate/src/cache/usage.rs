@@ -15,6 +15,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::quota::QuotaState;
 use super::{ClientCache, Clients};
 use crate::domain::usage::{Hour, Outcome, Refusal, UsageCount};
 
@@ -72,6 +73,16 @@ impl HourCounter {
         }
     }
 
+    /// Calls `out` with the count of each hour held, leaving them.
+    pub fn peek(&self, mut out: impl FnMut(Hour, u32)) {
+        for slot in &self.0 {
+            let (held, count) = unpack(slot.load(Ordering::Relaxed));
+            if count > 0 {
+                out(Hour(i64::try_from(held).unwrap_or(i64::MAX) - 1), count);
+            }
+        }
+    }
+
     /// Moves the counts into `other` (a cache entry replaced by a newer one of its client).
     pub fn move_into(&self, other: &HourCounter) {
         self.take(|hour, n| other.add_n(hour, n));
@@ -101,32 +112,73 @@ impl RefusalCounters {
 }
 
 /// A client's counts: tokens issued, and refusals by error code once it has had one (most
-/// clients never do, and 100,000 clients are held in memory).
+/// clients never do, and 100,000 clients are held in memory). A client's quota lives beside
+/// its refusal counts, allocated with it: most clients have neither, and the cache entry
+/// stays in its allocation class.
 #[derive(Debug, Default)]
 pub struct ClientCounters {
     issued: HourCounter,
-    refused: OnceLock<Box<RefusalCounters>>,
+    rare: OnceLock<Box<Rare>>,
+}
+
+#[derive(Debug, Default)]
+struct Rare {
+    refused: RefusalCounters,
+    quota: Option<QuotaState>,
 }
 
 impl ClientCounters {
+    pub fn with_quota(quota: Option<QuotaState>) -> ClientCounters {
+        let counters = ClientCounters::default();
+        if let Some(quota) = quota {
+            let _ = counters.rare.set(Box::new(Rare {
+                refused: RefusalCounters::default(),
+                quota: Some(quota),
+            }));
+        }
+        counters
+    }
+
+    /// The client's quota: one atomic load for a client without one.
+    pub fn quota(&self) -> Option<&QuotaState> {
+        self.rare.get()?.quota.as_ref()
+    }
+
     pub fn issued(&self, hour: Hour) {
         self.issued.add(hour);
     }
 
     /// The first refusal of a client allocates its counters, once.
     pub fn refused(&self, refusal: Refusal, hour: Hour) {
-        self.refused.get_or_init(Box::default).add(refusal, hour);
+        self.rare
+            .get_or_init(Box::default)
+            .refused
+            .add(refusal, hour);
     }
 
     /// Moves the counts into `other` (see [`HourCounter::move_into`]).
     pub fn move_into(&self, other: &ClientCounters) {
         self.issued.move_into(&other.issued);
-        if let Some(refused) = self.refused.get() {
-            refused.move_into(other.refused.get_or_init(Box::default));
+        if let Some(rare) = self.rare.get() {
+            rare.refused
+                .move_into(&other.rare.get_or_init(Box::default).refused);
         }
     }
 
-    fn take(&self, client_id: &str, out: &mut Vec<UsageCount>) {
+    /// Tokens issued in the hours `keep` accepts that are not yet taken.
+    pub fn issued_where(&self, keep: impl Fn(Hour) -> bool) -> u64 {
+        let mut n = 0;
+        self.issued.peek(|hour, count| {
+            if keep(hour) {
+                n += u64::from(count);
+            }
+        });
+        n
+    }
+
+    /// Takes the counts; the tokens issued also join the stored sums of the client's quota.
+    pub(super) fn take(&self, client_id: &str, out: &mut Vec<UsageCount>) {
+        let quota = self.quota();
         let mut push = |outcome, hour, n: u32| {
             out.push(UsageCount {
                 hour,
@@ -135,9 +187,15 @@ impl ClientCounters {
                 count: u64::from(n),
             });
         };
-        self.issued.take(|hour, n| push(Outcome::Issued, hour, n));
-        if let Some(refused) = self.refused.get() {
-            refused.take(|r, hour, n| push(Outcome::Refused(r), hour, n));
+        self.issued.take(|hour, n| {
+            if let Some(q) = quota {
+                q.written(hour, n);
+            }
+            push(Outcome::Issued, hour, n);
+        });
+        if let Some(rare) = self.rare.get() {
+            rare.refused
+                .take(|r, hour, n| push(Outcome::Refused(r), hour, n));
         }
     }
 }

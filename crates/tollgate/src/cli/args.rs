@@ -194,6 +194,17 @@ pub enum ClientsCommand {
         /// Fix the client's scopes for good (default: the server's lock_client_scopes).
         #[arg(long)]
         lock_scopes: bool,
+        /// At most this many tokens per UTC hour or day, such as 1000/hour.
+        #[arg(long, value_name = "TOKENS/PER", value_parser = parse_quota)]
+        quota: Option<(i64, String)>,
+        /// What the quota does: enforce (refuse beyond it) or monitor (flag only).
+        #[arg(
+            long,
+            value_name = "MODE",
+            default_value = "enforce",
+            requires = "quota"
+        )]
+        quota_mode: String,
         #[arg(long)]
         json: bool,
         /// Print the credentials as a file to save: json, env or postman.
@@ -250,6 +261,20 @@ pub enum ClientsCommand {
         /// Use the server's default token lifetime again.
         #[arg(long, conflicts_with = "token_lifetime")]
         default_token_lifetime: bool,
+        /// Set the client's quota, such as 1000/hour or 50000/day.
+        #[arg(long, value_name = "TOKENS/PER", value_parser = parse_quota)]
+        quota: Option<(i64, String)>,
+        /// What the quota does: enforce (refuse beyond it) or monitor (flag only).
+        #[arg(
+            long,
+            value_name = "MODE",
+            default_value = "enforce",
+            requires = "quota"
+        )]
+        quota_mode: String,
+        /// Remove the client's quota.
+        #[arg(long, conflicts_with = "quota")]
+        no_quota: bool,
         #[arg(long)]
         json: bool,
     },
@@ -310,9 +335,28 @@ fn parse_claims(s: &str) -> Result<Value, String> {
     }
 }
 
+/// `TOKENS/PER`; the server checks the values.
+fn parse_quota(s: &str) -> Result<(i64, String), String> {
+    let (tokens, per) = s
+        .split_once('/')
+        .ok_or("must be TOKENS/PER, such as 1000/hour or 50000/day")?;
+    let tokens = tokens
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{tokens}` is not a number of tokens"))?;
+    Ok((tokens, per.trim().to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotas_are_tokens_per_window() {
+        assert_eq!(parse_quota("1000/hour"), Ok((1000, "hour".into())));
+        assert!(parse_quota("1000").is_err());
+        assert!(parse_quota("many/day").is_err());
+    }
 
     #[test]
     fn claims_must_be_an_object() {

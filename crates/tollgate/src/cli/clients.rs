@@ -6,7 +6,9 @@ use super::error::CliError;
 use super::output;
 use crate::domain::secret::ClientSecret;
 use crate::http::admin::leaked::{LeakedSecretRequest, LeakedSecretResponse};
-use crate::http::admin::requests::{CreateClientRequest, CreateSecretRequest, UpdateClientRequest};
+use crate::http::admin::requests::{
+    CreateClientRequest, CreateSecretRequest, QuotaBody, UpdateClientRequest,
+};
 use crate::http::admin::views::{ClientList, ClientView, CreatedClient, CreatedSecret};
 
 pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
@@ -21,6 +23,8 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             tenants,
             claims,
             lock_scopes,
+            quota,
+            quota_mode,
             json,
             output,
         } => {
@@ -34,6 +38,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                 tenants,
                 claims,
                 scopes_locked: lock_scopes.then_some(true),
+                quota: quota.map(|q| quota_body(q, quota_mode)),
             };
             match output {
                 Some(o) => {
@@ -86,6 +91,9 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             no_claims,
             token_lifetime,
             default_token_lifetime,
+            quota,
+            quota_mode,
+            no_quota,
             json,
         } => {
             let body = UpdateClientRequest {
@@ -105,6 +113,11 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                     claims.map(Some)
                 },
                 scopes_locked: None,
+                quota: if no_quota {
+                    Some(None)
+                } else {
+                    quota.map(|q| Some(quota_body(q, quota_mode)))
+                },
             };
             if body.is_empty() {
                 return Err(CliError::NothingToUpdate);
@@ -125,6 +138,10 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
         ClientsCommand::Secrets(cmd) => secrets(cmd).await?,
     }
     Ok(())
+}
+
+fn quota_body((tokens, per): (i64, String), mode: String) -> QuotaBody {
+    QuotaBody { tokens, per, mode }
 }
 
 async fn secrets(cmd: SecretsCommand) -> Result<(), CliError> {

@@ -85,6 +85,26 @@ fn client_fields(c: &ClientView) {
         ),
         ("token lifetime", lifetime),
         (
+            "quota",
+            c.quota.as_ref().map_or_else(
+                || "-".into(),
+                |q| {
+                    format!(
+                        "{}/{} {}, {} used{}",
+                        q.tokens,
+                        q.per,
+                        q.mode,
+                        c.usage.quota_used.unwrap_or(0),
+                        if c.usage.quota_exceeded == Some(true) {
+                            " (exceeded)"
+                        } else {
+                            ""
+                        }
+                    )
+                },
+            ),
+        ),
+        (
             "tokens",
             format!(
                 "{} in 24 h, {} in 30 days{}",

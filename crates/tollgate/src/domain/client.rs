@@ -6,6 +6,7 @@ use super::algorithm::Algorithm;
 use super::claims::StaticClaims;
 use super::grant::Tenant;
 use super::hex;
+use super::quota::Quota;
 use super::scope::{ScopeError, ScopeSet};
 use super::secret::SecretHash;
 use super::token::{MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME};
@@ -258,6 +259,7 @@ pub struct Client {
     pub claims: Option<StaticClaims>,
     /// The scopes were fixed at creation and cannot change.
     pub scopes_locked: bool,
+    pub quota: Option<Quota>,
     pub secrets: Vec<SecretInfo>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -275,6 +277,7 @@ pub struct NewClient {
     pub claims: Option<StaticClaims>,
     /// `None`: the server's default (the `lock_client_scopes` setting).
     pub scopes_locked: Option<bool>,
+    pub quota: Option<Quota>,
 }
 
 /// A partial update; `None` leaves a field as it is. The lifetime is doubly optional so it
@@ -289,6 +292,8 @@ pub struct ClientPatch {
     pub tenants: Option<Vec<Tenant>>,
     pub claims: Option<Option<StaticClaims>>,
     pub scopes_locked: Option<bool>,
+    /// `Some(None)` removes the quota.
+    pub quota: Option<Option<Quota>>,
 }
 
 impl ClientPatch {
@@ -319,6 +324,9 @@ impl ClientPatch {
         if let Some(l) = self.scopes_locked {
             fields.push(format!("scopes_locked {l}"));
         }
+        if let Some(q) = &self.quota {
+            fields.push(q.map_or_else(|| "quota none".to_owned(), |q| format!("quota {q}")));
+        }
         fields.join(", ")
     }
 
@@ -332,6 +340,7 @@ impl ClientPatch {
             && self.tenants.is_none()
             && self.claims.is_none()
             && self.scopes_locked.is_none()
+            && self.quota.is_none()
     }
 
     /// The patch without the fields that would leave `client` as it is (a form sends every
@@ -353,6 +362,7 @@ impl ClientPatch {
         drop_same(&mut self.tenants, &client.tenants);
         drop_same(&mut self.claims, &client.claims);
         drop_same(&mut self.scopes_locked, &client.scopes_locked);
+        drop_same(&mut self.quota, &client.quota);
         (!self.is_empty()).then_some(self)
     }
 
@@ -380,6 +390,9 @@ impl ClientPatch {
         }
         if let Some(l) = self.scopes_locked {
             client.scopes_locked = l;
+        }
+        if let Some(q) = self.quota {
+            client.quota = q;
         }
         client.updated_at = now;
     }
@@ -482,6 +495,7 @@ mod tests {
             tenants: Vec::new(),
             claims: None,
             scopes_locked: false,
+            quota: None,
             secrets: Vec::new(),
             created_at: UnixTime(0),
             updated_at: UnixTime(0),
@@ -495,6 +509,7 @@ mod tests {
             tenants: Some(Vec::new()),
             claims: Some(None),
             scopes_locked: Some(false),
+            quota: Some(None),
         };
         assert!(same.clone().changes_to(&client).is_none());
         let renamed = ClientPatch {

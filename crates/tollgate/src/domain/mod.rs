@@ -14,6 +14,7 @@ pub mod grant;
 pub mod limits;
 pub mod password;
 pub mod proxies;
+pub mod quota;
 pub mod recovery;
 pub mod revocation;
 pub mod scope;

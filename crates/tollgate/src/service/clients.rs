@@ -102,6 +102,7 @@ impl Tollgate {
             tenants: new.tenants,
             claims: new.claims,
             scopes_locked: new.scopes_locked.unwrap_or(self.lock_scopes_by_default),
+            quota: new.quota,
             secrets: vec![self.secret_info(&secret, None, now)],
             created_at: now,
             updated_at: now,
@@ -199,6 +200,10 @@ impl Tollgate {
             return Err(ClientError::NotFound);
         }
         self.cache.put(&client);
+        if patch.quota.is_some_and(|q| q.is_some()) {
+            // A new cache entry starts without the other nodes' counts: read them now.
+            self.refresh_quotas_logged(now).await;
+        }
         self.audit(
             AuditEvent::new(now, actor, AuditAction::ClientUpdated)
                 .client(id.as_str())
@@ -263,6 +268,7 @@ impl Tollgate {
             tenants: Vec::new(),
             claims: None,
             scopes_locked: Some(false),
+            quota: None,
         };
         // Bootstrap happens once per database: the callers hold the store's startup lock, so
         // of nodes starting together one creates the client and records it, and the others

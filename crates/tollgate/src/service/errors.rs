@@ -18,6 +18,9 @@ pub enum TokenError {
     /// The node lost the database longer ago than the outage grace: its cache may be stale.
     #[error("the client cache may be out of date: the database is unreachable")]
     Unavailable,
+    /// The client's enforced quota is used up until its window ends.
+    #[error("the client's token quota is used up")]
+    Quota(crate::domain::quota::QuotaRefusal),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -166,6 +166,7 @@ mod tests {
                 tenants: Vec::new(),
                 claims: None,
                 scopes_locked: false,
+                quota: None,
                 secrets: Vec::new(),
                 created_at: UnixTime(0),
                 updated_at: UnixTime(0),

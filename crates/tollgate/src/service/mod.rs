@@ -20,6 +20,7 @@ mod holders;
 mod keys;
 pub mod limits;
 pub mod people;
+mod quotas;
 mod secrets;
 pub mod sso;
 mod tokens;
@@ -36,6 +37,7 @@ pub use errors::{
     BearerError, CallerError, CatalogueError, ClientError, ClientHolding, StartError, TokenError,
 };
 pub use holders::Holders;
+pub use quotas::OverQuota;
 pub use secrets::LeakReport;
 pub use usage::{DASHBOARD_ITEMS, Dashboard, KeyAge, NotCaching, UsageReport};
 

@@ -82,6 +82,11 @@ impl Tollgate {
             self.count_refusal(named.as_deref(), e.refusal(), hour);
             e
         })?;
+        if let Err(refused) = self.check_quota(&client, now) {
+            let e = TokenError::Quota(refused);
+            client.usage.refused(e.refusal(), hour);
+            return Err(e);
+        }
         match self.sign_token(&client, request, now) {
             Ok(issued) => {
                 client.usage.issued(hour);

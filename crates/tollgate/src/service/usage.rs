@@ -36,6 +36,8 @@ pub(crate) struct Usage {
     anonymous: RefusalCounters,
     /// Counts taken out of memory whose write failed: written with the next ones.
     unwritten: Mutex<BTreeMap<(Hour, String, Outcome), u64>>,
+    /// Held while counts are written and quota sums read (see `quotas`).
+    pub(super) flushing: tokio::sync::Mutex<()>,
 }
 
 /// A client's usage as the client object shows it.
@@ -46,6 +48,8 @@ pub struct UsageReport {
     /// It asks for far more tokens than its token lifetime needs (see
     /// [`ClientUsage::not_caching`]).
     pub not_caching: bool,
+    /// Tokens used in the quota's current window, and whether that is over the quota.
+    pub quota: Option<(u64, bool)>,
 }
 
 /// A client that does not cache its tokens.
@@ -82,6 +86,7 @@ pub struct Dashboard {
     pub keys: Vec<KeyAge>,
     pub idle_secrets: Vec<IdleSecret>,
     pub not_caching: Vec<NotCaching>,
+    pub over_quota: Vec<super::OverQuota>,
 }
 
 impl super::TokenError {
@@ -96,7 +101,7 @@ impl super::TokenError {
             TokenError::Grant(GrantError::InvalidTarget(_)) => Refusal::InvalidTarget,
             TokenError::Grant(GrantError::InvalidTenant(_)) => Refusal::InvalidRequest,
             TokenError::Signing(_) => Refusal::ServerError,
-            TokenError::Unavailable => Refusal::TemporarilyUnavailable,
+            TokenError::Unavailable | TokenError::Quota(_) => Refusal::TemporarilyUnavailable,
         }
     }
 }
@@ -118,8 +123,8 @@ impl Tollgate {
     }
 
     /// Writes the counts made since the last call (and those whose write failed before);
-    /// returns how many rows it added to.
-    pub async fn flush_usage(&self) -> Result<usize, StoreError> {
+    /// returns how many rows it added to. (`flush_usage` calls it.)
+    pub(super) async fn write_usage(&self) -> Result<usize, StoreError> {
         let mut taken = Vec::new();
         self.cache.take_usage(&mut taken);
         self.usage.anonymous.take(|r, hour, n| {
@@ -205,6 +210,7 @@ impl Tollgate {
                     last_30d: usage.last_30d,
                     not_caching: usage
                         .not_caching(self.lifetime_of(c.access_token_lifetime, &c.scopes)),
+                    quota: self.quota_use(c.id.as_str(), now),
                 }
             })
             .collect())
@@ -256,6 +262,7 @@ impl Tollgate {
             .await?;
         board.idle_secrets.truncate(DASHBOARD_ITEMS);
         board.not_caching = self.not_caching(day).await?;
+        board.over_quota = self.over_quota(now, DASHBOARD_ITEMS).await?;
         Ok(board)
     }
 

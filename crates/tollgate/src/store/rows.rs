@@ -15,6 +15,7 @@ use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::claims::StaticClaims;
 use crate::domain::client::{Client, ClientId, ClientName, Description, SecretId, SecretInfo};
 use crate::domain::grant::{Tenant, parse_tenants};
+use crate::domain::quota::Quota;
 use crate::domain::revocation::{Revocation, RevocationEntry};
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret::SecretHash;
@@ -22,7 +23,7 @@ use crate::domain::secret::SecretHash;
 /// The columns a client query selects, joined with its secrets (`c` and `s`).
 pub const CLIENT_COLUMNS: &str = "c.client_id, c.name, c.description, c.scopes, \
     c.access_token_lifetime, c.signing_algorithm, c.tenants, c.claims, c.scopes_locked, \
-    c.created_at, c.updated_at, s.secret_id, \
+    c.quota_tokens, c.quota_per, c.quota_mode, c.created_at, c.updated_at, s.secret_id, \
     s.secret_hash, s.created_at AS s_created_at, s.expires_at, s.last_used_at, s.disabled_at";
 
 /// Typed column access, the same for a row of either database.
@@ -126,9 +127,35 @@ fn client<R: Columns>(row: &R, id: &str) -> Result<Client, StoreError> {
             .transpose()?
             .flatten(),
         scopes_locked: row.flag("scopes_locked")?,
+        quota: quota(row).map_err(|_| corrupt("quota"))?,
         secrets: Vec::new(),
         created_at: UnixTime(row.int("created_at")?),
         updated_at: UnixTime(row.int("updated_at")?),
+    })
+}
+
+/// A client's quota: three columns, all set or all NULL.
+fn quota<R: Columns>(row: &R) -> Result<Option<Quota>, StoreError> {
+    let tokens = row.opt_int("quota_tokens")?;
+    let per = row.opt_text("quota_per")?;
+    let mode = row.opt_text("quota_mode")?;
+    match (tokens, per, mode) {
+        (None, None, None) => Ok(None),
+        (Some(t), Some(p), Some(m)) => Quota::parse(t, &p, &m)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.message)),
+        _ => Err(StoreError::Corrupt("partial quota".into())),
+    }
+}
+
+/// A client's quota as the databases store it: tokens, per, mode.
+pub fn quota_params(client: &Client) -> (Option<i64>, Option<&'static str>, Option<&'static str>) {
+    client.quota.map_or((None, None, None), |q| {
+        (
+            Some(i64::from(q.tokens)),
+            Some(q.per.as_str()),
+            Some(q.mode.as_str()),
+        )
     })
 }
 

@@ -38,6 +38,7 @@ mod people;
 mod people_roles;
 mod pg;
 mod rate_limits;
+mod quotas;
 mod schema;
 mod secrets;
 mod sso;

@@ -18,6 +18,7 @@ use crate::domain::client::{
     parse_token_lifetime,
 };
 use crate::domain::grant::parse_tenants;
+use crate::domain::quota::Quota;
 use crate::store::ListCursor;
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -53,6 +54,46 @@ pub struct CreateClientRequest {
     /// `true` fixes the scopes for good; omitted means the server's `lock_client_scopes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes_locked: Option<bool>,
+    /// At most so many tokens per fixed UTC window; omitted or `null` means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaBody>,
+}
+
+/// A per-client token quota.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaBody {
+    /// Tokens per window, 1 to 1,000,000,000.
+    #[schema(example = 1000)]
+    pub tokens: i64,
+    /// `hour` (the current clock hour, UTC) or `day` (the current UTC day).
+    #[schema(example = "hour")]
+    pub per: String,
+    /// `enforce` (the default): refused with 429 once used up, until the window ends;
+    /// `monitor`: tokens are still issued, and going over is logged and flagged.
+    #[serde(default = "QuotaBody::enforce")]
+    #[schema(example = "enforce")]
+    pub mode: String,
+}
+
+impl QuotaBody {
+    fn enforce() -> String {
+        "enforce".to_owned()
+    }
+
+    pub fn parse(&self) -> Result<Quota, FieldError> {
+        Quota::parse(self.tokens, &self.per, &self.mode)
+    }
+}
+
+impl From<&Quota> for QuotaBody {
+    fn from(q: &Quota) -> QuotaBody {
+        QuotaBody {
+            tokens: i64::from(q.tokens),
+            per: q.per.as_str().to_owned(),
+            mode: q.mode.as_str().to_owned(),
+        }
+    }
 }
 
 // Fields left out (`None`) stay as they are; the doubly optional ones take `null` to go back
@@ -96,6 +137,14 @@ pub struct UpdateClientRequest {
     /// Only `true` once locked: a locked client stays locked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes_locked: Option<bool>,
+    /// A quota replaces the client's; `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<QuotaBody>)]
+    pub quota: Option<Option<QuotaBody>>,
 }
 
 impl UpdateClientRequest {
@@ -109,6 +158,7 @@ impl UpdateClientRequest {
             && self.tenants.is_none()
             && self.claims.is_none()
             && self.scopes_locked.is_none()
+            && self.quota.is_none()
     }
 }
 
@@ -146,6 +196,7 @@ impl TryFrom<CreateClientRequest> for NewClient {
             .signing_algorithm
             .map(|a| collect(&mut errors, parse_algorithm("signing_algorithm", &a)));
         let tenants = collect(&mut errors, parse_tenants(&req.tenants));
+        let quota = req.quota.map(|q| collect(&mut errors, q.parse()));
         let claims = match &req.claims {
             None | Some(serde_json::Value::Null) => Some(None),
             Some(v) => collect(&mut errors, StaticClaims::parse(v)),
@@ -169,6 +220,7 @@ impl TryFrom<CreateClientRequest> for NewClient {
             tenants,
             claims,
             scopes_locked: req.scopes_locked,
+            quota: quota.flatten(),
         })
     }
 }
@@ -209,6 +261,11 @@ impl TryFrom<UpdateClientRequest> for ClientPatch {
                 Some(Some(v)) => collect(&mut errors, StaticClaims::parse(&v)),
             },
             scopes_locked: req.scopes_locked,
+            quota: match req.quota {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(q)) => collect(&mut errors, q.parse()).map(Some),
+            },
         };
         if errors.is_empty() {
             Ok(patch)
@@ -367,6 +424,7 @@ mod tests {
             tenants: vec!["ok".into(), "not ok".into()],
             claims: Some(serde_json::json!({"aud": "x"})),
             scopes_locked: None,
+            quota: None,
         };
         let err = NewClient::try_from(req).unwrap_err();
         assert_eq!(

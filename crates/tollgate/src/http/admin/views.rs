@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::requests::QuotaBody;
 use crate::clock::UnixTime;
 use crate::domain::client::{Client, SecretInfo};
 use crate::domain::secret::ClientSecret;
@@ -33,6 +34,9 @@ pub struct ClientView {
     /// The scopes were fixed at creation and cannot change.
     #[serde(default)]
     pub scopes_locked: bool,
+    /// At most so many tokens per fixed UTC window; `null`: none.
+    #[serde(default)]
+    pub quota: Option<QuotaBody>,
     pub secrets: Vec<SecretView>,
     /// RFC 3339.
     pub created_at: String,
@@ -55,6 +59,14 @@ pub struct UsageView {
     /// 10 times the tokens one caching caller needs in the hours it was active (one per token
     /// lifetime), and at least 25.
     pub not_caching_tokens: bool,
+    /// Tokens used in the quota's current window (left out without a quota): the cluster's
+    /// counts as of this node's last read after its write-behind, plus this node's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_used: Option<u64>,
+    /// An enforced quota is used up (requests are refused until the window ends), or a
+    /// monitored one was gone beyond (left out without a quota).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_exceeded: Option<bool>,
 }
 
 impl From<UsageReport> for UsageView {
@@ -63,6 +75,8 @@ impl From<UsageReport> for UsageView {
             tokens_last_24h: u.last_24h,
             tokens_last_30d: u.last_30d,
             not_caching_tokens: u.not_caching,
+            quota_used: u.quota.map(|q| q.0),
+            quota_exceeded: u.quota.map(|q| q.1),
         }
     }
 }
@@ -111,6 +125,7 @@ impl From<&Client> for ClientView {
             tenants: c.tenants.iter().map(|t| t.as_str().to_owned()).collect(),
             claims: c.claims.as_ref().map(|c| c.to_value()),
             scopes_locked: c.scopes_locked,
+            quota: c.quota.as_ref().map(QuotaBody::from),
             secrets: c.secrets.iter().map(SecretView::from).collect(),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
@@ -176,6 +191,7 @@ mod tests {
             tenants: Vec::new(),
             claims: None,
             scopes_locked: false,
+            quota: None,
             secrets: Vec::new(),
             created_at: "2030-01-01T00:00:00Z".into(),
             updated_at: "2030-01-01T00:00:00Z".into(),

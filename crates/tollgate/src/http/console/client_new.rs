@@ -3,7 +3,7 @@
 //! the credentials page (see `credentials`), which "Add secret" answers with too.
 
 mod credentials;
-mod model;
+pub(crate) mod model;
 
 use askama::Template;
 use axum::Router;
@@ -64,12 +64,14 @@ impl ClientNewPage<'_> {
             && t.algorithm.is_empty()
             && t.tenants.trim().is_empty()
             && t.claims.trim().is_empty()
+            && t.quota_tokens.trim().is_empty()
             && self.locked() == self.lock_default)
             || [
                 "access_token_lifetime",
                 "signing_algorithm",
                 "tenants",
                 "claims",
+                "quota",
             ]
             .iter()
             .any(|f| self.field.of(f).is_some())

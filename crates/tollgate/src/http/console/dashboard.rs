@@ -13,11 +13,12 @@ use axum::routing::get;
 use super::Active;
 use super::pages::{Layout, Page, Section};
 use crate::clock::UnixTime;
+use crate::domain::quota::QuotaMode;
 use crate::domain::usage::{
     EXPIRING_SOON_SECS, IDLE_SECRET_SECS, IdleSecret, NOT_CACHING_FACTOR, NOT_CACHING_FLOOR,
 };
 use crate::http::AppState;
-use crate::service::{Dashboard, NotCaching};
+use crate::service::{Dashboard, NotCaching, OverQuota};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/console", get(show))
@@ -60,6 +61,15 @@ pub enum Attention {
         old_secret: String,
         old_used: String,
     },
+    /// A client over its token quota in the current window.
+    OverQuota {
+        client_id: String,
+        client_name: String,
+        used: String,
+        tokens: String,
+        per: &'static str,
+        enforced: bool,
+    },
     /// An older secret not used since a newer one took over.
     OldSecretUnused {
         client_id: String,
@@ -79,6 +89,19 @@ impl From<&NotCaching> for Attention {
             tokens: thousands(n.last_24h),
             needed: thousands(n.needed),
             lifetime: span(n.lifetime),
+        }
+    }
+}
+
+impl From<&OverQuota> for Attention {
+    fn from(o: &OverQuota) -> Attention {
+        Attention::OverQuota {
+            client_id: o.client_id.clone(),
+            client_name: o.client_name.clone(),
+            used: thousands(o.used),
+            tokens: thousands(u64::from(o.quota.tokens)),
+            per: o.quota.per.as_str(),
+            enforced: o.quota.mode == QuotaMode::Enforce,
         }
     }
 }
@@ -170,7 +193,8 @@ pub async fn show(State(state): State<AppState>, Active(person): Active) -> Resp
 
 fn page<'a>(layout: Layout, name: &'a str, board: &Dashboard, now: UnixTime) -> DashboardPage<'a> {
     let refused: u64 = board.refused_24h.iter().map(|(_, n)| n).sum();
-    let mut attention: Vec<Attention> = board.not_caching.iter().map(Attention::from).collect();
+    let mut attention: Vec<Attention> = board.over_quota.iter().map(Attention::from).collect();
+    attention.extend(board.not_caching.iter().map(Attention::from));
     attention.extend(board.idle_secrets.iter().map(Attention::from));
     DashboardPage {
         layout,

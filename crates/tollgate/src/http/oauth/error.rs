@@ -160,12 +160,7 @@ impl OAuthError {
     /// A request refused by the rate limits before its credentials were checked
     /// (`temporarily_unavailable`, the retryable code, with status 429).
     pub fn rate_limited(r: LimitRefusal) -> OAuthError {
-        let mut e = OAuthError::new(
-            OAuthErrorCode::TemporarilyUnavailable,
-            crate::http::limits::describe(&r),
-        );
-        e.refusal = Some(Refusal::RateLimited(r));
-        e
+        OAuthError::limited(crate::http::limits::describe(&r), r)
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> OAuthError {
@@ -186,6 +181,14 @@ impl OAuthError {
             "the server cannot reach its database right now; try again shortly",
         );
         e.internal = cause;
+        e
+    }
+
+    /// A limit reached (a rate limit or the client's quota): 429 with `temporarily_unavailable`,
+    /// the project's code for every limit, and the headers `limits::set_headers` writes.
+    pub fn limited(description: String, r: LimitRefusal) -> OAuthError {
+        let mut e = OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, description);
+        e.refusal = Some(Refusal::RateLimited(r));
         e
     }
 
@@ -219,6 +222,20 @@ impl From<TokenError> for OAuthError {
             TokenError::Grant(GrantError::InvalidTenant(d)) => OAuthError::invalid_request(d),
             TokenError::Signing(e) => OAuthError::internal(e.to_string()),
             TokenError::Unavailable => OAuthError::unavailable(Some(e_unavailable())),
+            TokenError::Quota(r) => OAuthError::limited(
+                format!(
+                    "the client's quota of {} tokens per {} is used up; it resets at {}",
+                    r.quota.tokens,
+                    r.quota.per.as_str(),
+                    r.resets_at
+                ),
+                LimitRefusal {
+                    policy: "quota",
+                    quota: r.quota.tokens,
+                    window_secs: r.quota.per.secs().unsigned_abs(),
+                    retry_after_secs: r.retry_after,
+                },
+            ),
         }
     }
 }
@@ -296,6 +313,10 @@ mod tests {
             TokenError::Grant(GrantError::InvalidTenant("t".into())),
             TokenError::Signing(KeyError::Sign),
             TokenError::Unavailable,
+            TokenError::Quota(crate::domain::quota::QuotaRefusal::new(
+                crate::domain::quota::Quota::parse(3, "hour", "enforce").unwrap(),
+                crate::clock::UnixTime(0),
+            )),
         ];
         for e in errors {
             let counted = e.refusal();
@@ -333,5 +354,30 @@ mod tests {
         assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
         let r = OAuthError::method_not_allowed().into_response();
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn a_used_up_quota_is_429_with_retry_after_and_ratelimit_fields() {
+        use crate::clock::UnixTime;
+        use crate::domain::quota::{Quota, QuotaRefusal};
+        // 2026-12-03T11:59:30Z
+        let refused = QuotaRefusal::new(
+            Quota::parse(1000, "hour", "enforce").unwrap(),
+            UnixTime(1_796_299_170),
+        );
+        let e = OAuthError::from(TokenError::Quota(refused));
+        assert_eq!(e.code, OAuthErrorCode::TemporarilyUnavailable);
+        assert_eq!(
+            e.description,
+            "the client's quota of 1000 tokens per hour is used up; it resets at \
+             2026-12-03T12:00:00Z"
+        );
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let h = |n: &str| r.headers()[n].to_str().unwrap().to_owned();
+        assert_eq!(h("retry-after"), "30");
+        assert_eq!(h("ratelimit-policy"), "\"quota\";q=1000;w=3600");
+        assert_eq!(h("ratelimit"), "\"quota\";r=0;t=30");
+        assert!(!r.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }

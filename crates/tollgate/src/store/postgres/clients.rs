@@ -15,8 +15,9 @@ pub(super) async fn insert_client(pool: &PgPool, client: &Client) -> Result<(), 
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
-         signing_algorithm, tenants, claims, scopes_locked, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         signing_algorithm, tenants, claims, scopes_locked, created_at, updated_at, \
+         quota_tokens, quota_per, quota_mode) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(client.id.as_str())
     .bind(client.name.as_str())
@@ -29,6 +30,9 @@ pub(super) async fn insert_client(pool: &PgPool, client: &Client) -> Result<(), 
     .bind(client.scopes_locked)
     .bind(client.created_at.0)
     .bind(client.updated_at.0)
+    .bind(rows::quota_params(client).0)
+    .bind(rows::quota_params(client).1)
+    .bind(rows::quota_params(client).2)
     .execute(&mut *tx)
     .await
     .map_err(map_unique)?;
@@ -84,7 +88,8 @@ pub(super) async fn update_client(pool: &PgPool, client: &Client) -> Result<bool
     let done = sqlx::query(
         "UPDATE clients SET name = $1, description = $2, scopes = $3, \
          access_token_lifetime = $4, signing_algorithm = $5, tenants = $6, claims = $7, \
-         scopes_locked = $8, updated_at = $9 WHERE client_id = $10",
+         scopes_locked = $8, updated_at = $9, quota_tokens = $11, quota_per = $12, \
+         quota_mode = $13 WHERE client_id = $10",
     )
     .bind(client.name.as_str())
     .bind(client.description.as_str())
@@ -96,6 +101,9 @@ pub(super) async fn update_client(pool: &PgPool, client: &Client) -> Result<bool
     .bind(client.scopes_locked)
     .bind(client.updated_at.0)
     .bind(client.id.as_str())
+    .bind(rows::quota_params(client).0)
+    .bind(rows::quota_params(client).1)
+    .bind(rows::quota_params(client).2)
     .execute(&mut *tx)
     .await
     .map_err(map_unique)?;

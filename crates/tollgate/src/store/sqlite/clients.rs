@@ -15,8 +15,9 @@ pub(super) async fn insert_client(pool: &SqlitePool, client: &Client) -> Result<
     let mut tx = begin_write(pool).await?;
     sqlx::query(
         "INSERT INTO clients (client_id, name, description, scopes, access_token_lifetime, \
-         signing_algorithm, tenants, claims, scopes_locked, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         signing_algorithm, tenants, claims, scopes_locked, created_at, updated_at, \
+         quota_tokens, quota_per, quota_mode) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(client.id.as_str())
     .bind(client.name.as_str())
@@ -29,6 +30,9 @@ pub(super) async fn insert_client(pool: &SqlitePool, client: &Client) -> Result<
     .bind(client.scopes_locked)
     .bind(client.created_at.0)
     .bind(client.updated_at.0)
+    .bind(rows::quota_params(client).0)
+    .bind(rows::quota_params(client).1)
+    .bind(rows::quota_params(client).2)
     .execute(&mut *tx)
     .await
     .map_err(map_unique)?;
@@ -114,7 +118,8 @@ pub(super) async fn update_client(pool: &SqlitePool, client: &Client) -> Result<
     let done = sqlx::query(
         "UPDATE clients SET name = ?, description = ?, scopes = ?, \
          access_token_lifetime = ?, signing_algorithm = ?, tenants = ?, claims = ?, \
-         scopes_locked = ?, updated_at = ? WHERE client_id = ?",
+         scopes_locked = ?, updated_at = ?, quota_tokens = ?, quota_per = ?, quota_mode = ? \
+         WHERE client_id = ?",
     )
     .bind(client.name.as_str())
     .bind(client.description.as_str())
@@ -125,6 +130,9 @@ pub(super) async fn update_client(pool: &SqlitePool, client: &Client) -> Result<
     .bind(client.claims.as_ref().map(|c| c.as_json()))
     .bind(client.scopes_locked)
     .bind(client.updated_at.0)
+    .bind(rows::quota_params(client).0)
+    .bind(rows::quota_params(client).1)
+    .bind(rows::quota_params(client).2)
     .bind(client.id.as_str())
     .execute(pool)
     .await
@@ -300,6 +308,7 @@ mod tests {
                     tenants: Vec::new(),
                     claims: None,
                     scopes_locked: false,
+                    quota: None,
                     secrets: Vec::new(),
                     created_at: UnixTime(0),
                     updated_at: UnixTime(0),

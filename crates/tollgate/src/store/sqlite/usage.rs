@@ -47,6 +47,7 @@ mod tests {
             tenants: Vec::new(),
             claims: None,
             scopes_locked: false,
+            quota: None,
             secrets,
             created_at: UnixTime(0),
             updated_at: UnixTime(0),

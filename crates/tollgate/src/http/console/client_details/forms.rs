@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::domain::client::{Client, FieldError};
 use crate::http::admin::requests::UpdateClientRequest;
+use crate::http::console::client_new::model::quota_request;
 
 use super::view::pretty;
 use crate::http::console::sentence;
@@ -98,6 +99,13 @@ pub struct EditForm {
     /// Separated by spaces, commas or new lines.
     #[serde(default)]
     pub tenants: String,
+    /// Tokens per window; empty for no quota.
+    #[serde(default)]
+    pub quota_tokens: String,
+    #[serde(default)]
+    pub quota_per: String,
+    #[serde(default)]
+    pub quota_mode: String,
     #[serde(skip)]
     pub errors: Errors,
 }
@@ -122,6 +130,15 @@ impl EditForm {
                 .map(|t| t.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
+            quota_tokens: client
+                .quota
+                .map(|q| q.tokens.to_string())
+                .unwrap_or_default(),
+            quota_per: client.quota.map_or("hour", |q| q.per.as_str()).to_owned(),
+            quota_mode: client
+                .quota
+                .map_or("enforce", |q| q.mode.as_str())
+                .to_owned(),
             errors: Errors::default(),
         }
     }
@@ -149,6 +166,13 @@ impl EditForm {
             }
         };
         let algorithm = self.signing_algorithm.trim();
+        let mut quota_errors = Vec::new();
+        let quota = quota_request(
+            &self.quota_tokens,
+            &self.quota_per,
+            &self.quota_mode,
+            &mut quota_errors,
+        );
         let request = UpdateClientRequest {
             name: Some(self.name.clone()),
             description: Some(self.description.clone()),
@@ -161,9 +185,11 @@ impl EditForm {
                     .map(str::to_owned)
                     .collect(),
             ),
+            // A number that is not one leaves the quota as it is, and says so.
+            quota: quota_errors.is_empty().then_some(quota),
             ..UpdateClientRequest::default()
         };
-        (request, error)
+        (request, error.or(quota_errors.pop()))
     }
 }
 

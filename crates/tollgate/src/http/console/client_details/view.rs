@@ -7,6 +7,7 @@ use crate::domain::algorithm::Algorithm;
 use crate::domain::audit::AuditEvent;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::client::{Client, ClientId, SecretInfo};
+use crate::domain::quota::QuotaMode;
 use crate::service::Tollgate;
 use crate::store::StoreError;
 
@@ -29,6 +30,8 @@ pub struct ClientView {
     pub claims: Option<String>,
     pub scopes_locked: bool,
     pub scopes: Vec<String>,
+    /// "1000 tokens per hour, enforced".
+    pub quota: Option<String>,
 }
 
 impl ClientView {
@@ -67,6 +70,13 @@ impl ClientView {
             claims: client.claims.as_ref().map(|c| pretty(&c.to_value())),
             scopes_locked: client.scopes_locked,
             scopes: client.scopes.to_vec(),
+            quota: client.quota.map(|q| {
+                let mode = match q.mode {
+                    QuotaMode::Enforce => "enforced: refused beyond it",
+                    QuotaMode::Monitor => "monitored: flagged beyond it",
+                };
+                format!("{} tokens per {}, {mode}", q.tokens, q.per.as_str())
+            }),
         }
     }
 }

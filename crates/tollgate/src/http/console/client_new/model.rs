@@ -3,7 +3,7 @@
 
 use crate::domain::api::Api;
 use crate::domain::client::FieldError;
-use crate::http::admin::requests::CreateClientRequest;
+use crate::http::admin::requests::{CreateClientRequest, QuotaBody};
 
 /// The form as typed, shown again when it has errors.
 #[derive(Debug, Default)]
@@ -18,6 +18,10 @@ pub struct Typed {
     pub claims: String,
     /// "true", "false" or empty (the server's default).
     pub locked: String,
+    /// Empty: no quota.
+    pub quota_tokens: String,
+    pub quota_per: String,
+    pub quota_mode: String,
 }
 
 impl Typed {
@@ -36,6 +40,9 @@ impl Typed {
                 "tenants" => t.tenants = value,
                 "claims" => t.claims = value,
                 "scopes_locked" => t.locked = value,
+                "quota_tokens" => t.quota_tokens = value,
+                "quota_per" => t.quota_per = value,
+                "quota_mode" => t.quota_mode = value,
                 _ => {}
             }
         }
@@ -75,6 +82,12 @@ impl Typed {
             }
         };
         let algorithm = self.algorithm.trim();
+        let quota = quota_request(
+            &self.quota_tokens,
+            &self.quota_per,
+            &self.quota_mode,
+            &mut errors,
+        );
         let request = CreateClientRequest {
             name: self.name.clone(),
             description: self.description.clone(),
@@ -88,6 +101,7 @@ impl Typed {
                 "false" => Some(false),
                 _ => None,
             },
+            quota,
         };
         (request, errors)
     }
@@ -105,6 +119,33 @@ impl Typed {
     pub fn picked(&self, value: &str) -> bool {
         self.scopes.iter().any(|s| s == value)
     }
+}
+
+/// A quota as a form gives it: a number of tokens (empty for none), a window and a mode;
+/// the admin API checks the values.
+pub(crate) fn quota_request(
+    tokens: &str,
+    per: &str,
+    mode: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<QuotaBody> {
+    let tokens = tokens.trim().replace([',', '_'], "");
+    if tokens.is_empty() {
+        return None;
+    }
+    let Ok(tokens) = tokens.parse::<i64>() else {
+        errors.push(FieldError::new(
+            "quota",
+            "must be a whole number of tokens, such as 1000",
+        ));
+        return None;
+    };
+    let or = |s: &str, default: &str| if s.is_empty() { default } else { s }.to_owned();
+    Some(QuotaBody {
+        tokens,
+        per: or(per, "hour"),
+        mode: or(mode, "enforce"),
+    })
 }
 
 /// The errors of a form, each in words, by the field it belongs beside.
@@ -159,6 +200,7 @@ impl Errors {
                     .map_or("Tenants".to_owned(), |t| format!("Tenant “{t}”")),
             ),
             "claims" => ("claims", "Static claims".to_owned()),
+            "quota" => ("quota", "Quota".to_owned()),
             _ => ("form", "The form".to_owned()),
         };
         let message = e.message.trim_end_matches('.');
