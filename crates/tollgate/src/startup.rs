@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 mod kek;
 use kek::resolve_kek;
+mod metrics;
 
 use crate::clock::{Clock, Rng, SystemClock, SystemRng};
 use crate::config::{Config, DatabaseUrl, Issuer};
@@ -55,6 +56,8 @@ pub const KEK_FILE: &str = "key-encryption.key";
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The metrics listener, when `metrics_listen` is set.
+    metrics: Option<TcpListener>,
     state: AppState,
     store: Arc<dyn Store>,
     cache_refresh_interval: Duration,
@@ -86,6 +89,14 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        let metrics = match config.observability.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| BuildError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let issuer = match &config.issuer {
             Some(i) => i.clone(),
             None if bound.ip().is_unspecified() => return Err(BuildError::IssuerNeeded(bound)),
@@ -154,6 +165,7 @@ impl Application {
         tollgate.freshness().set_grace(config.database_outage_grace);
         Ok(Application {
             listener,
+            metrics,
             state: AppState::new(Arc::new(tollgate), Arc::new(people)),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
@@ -166,6 +178,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `GET /metrics` is served, if anywhere (the bound port when configured with 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn issuer(&self) -> &str {
@@ -197,6 +214,13 @@ impl Application {
             }
         };
         let upkeep = tokio::spawn(upkeep(self.state.clone()));
+        let metrics = self.metrics.map(|listener| {
+            tokio::spawn(metrics::serve(
+                listener,
+                self.state.clone(),
+                self.store.clone(),
+            ))
+        });
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -224,6 +248,9 @@ impl Application {
             }
         };
         upkeep.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(f) = follower {
             f.abort();
         }

@@ -121,4 +121,5 @@ pub(super) struct Given {
     pub bootstrap_client_id: Option<ClientId>,
     pub bootstrap_client_secret: Option<ClientSecret>,
     pub console: super::console::ConsoleGiven,
+    pub observability: super::observability::ObservabilityGiven,
 }

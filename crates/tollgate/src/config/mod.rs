@@ -16,6 +16,7 @@
 
 mod console;
 mod input;
+mod observability;
 mod settings;
 mod values;
 
@@ -29,6 +30,7 @@ use input::{Given, Raw};
 use settings::{Kind, all as all_settings, name_of};
 
 pub use console::ConsoleConfig;
+pub use observability::ObservabilityConfig;
 pub use settings::DEFAULT_OUTAGE_GRACE;
 pub use values::{DatabaseUrl, Issuer, KekMaterial, LogFormat};
 
@@ -79,6 +81,8 @@ pub struct Config {
     pub previous_kek: Option<KekMaterial>,
     /// Sign-in, sessions, single sign-on and the first owner.
     pub console: ConsoleConfig,
+    /// Metrics and traces.
+    pub observability: ObservabilityConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,6 +265,7 @@ impl Config {
             kek,
             previous_kek,
             console,
+            observability: given.observability.build(),
         })
     }
 }

@@ -93,9 +93,12 @@ pub(super) fn name_of(key: &str) -> String {
         .map_or_else(|| key.to_owned(), Setting::name)
 }
 
-/// Every setting, in the order of README.md's table: these, then the console's.
+/// Every setting, in the order of README.md's table: these, then the console's, then
+/// metrics and traces.
 pub(super) fn all() -> impl Iterator<Item = &'static Setting> {
-    CORE.iter().chain(super::console::CONSOLE.iter())
+    CORE.iter()
+        .chain(super::console::CONSOLE.iter())
+        .chain(super::observability::OBSERVABILITY.iter())
 }
 
 /// The core settings (environment-only ones last).

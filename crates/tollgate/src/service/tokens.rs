@@ -89,6 +89,7 @@ impl Tollgate {
             }
             Err(e) => {
                 client.usage.refused(e.refusal(), hour);
+                crate::metrics::token_refused(e.refusal());
                 Err(e)
             }
         }
@@ -124,6 +125,7 @@ impl Tollgate {
             None => keys.current(),
         };
         let access_token = key.sign_jwt(&payload)?;
+        crate::metrics::token_issued(key.algorithm(), &grant.audience);
         Ok(IssuedToken {
             access_token,
             expires_in: grant.lifetime,
