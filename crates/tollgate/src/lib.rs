@@ -6,7 +6,7 @@
 //! [`keys`]; following other nodes in [`cluster`]; the operations everything calls in
 //! [`service`]; handlers in [`http`].
 //!
-//! Top-level modules form layers, lowest first: `clock`, `domain`, `cluster`, `store`,
+//! Top-level modules form layers, lowest first: `clock`, `domain`, `metrics`, `cluster`, `store`,
 //! `keys`, `cache`, `service`, `config`, `telemetry`, `http`, `startup`, `cli`. A module
 //! imports only from modules before it (the `layout` test checks it).
 
@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod service;
 pub mod startup;
 pub mod store;
@@ -36,6 +37,7 @@ mod layout {
     const LAYERS: &[&str] = &[
         "clock",
         "domain",
+        "metrics",
         "cluster",
         "store",
         "keys",

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 mod kek;
 mod serve;
 use kek::resolve_kek;
+mod metrics;
 
 use crate::clock::{Clock, Rng, SystemClock, SystemRng};
 use crate::config::{Config, DatabaseUrl, EdgeConfig, Issuer};
@@ -54,6 +55,8 @@ pub const KEK_FILE: &str = "key-encryption.key";
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The metrics listener, when `metrics_listen` is set.
+    metrics: Option<TcpListener>,
     state: AppState,
     store: Arc<dyn Store>,
     cache_refresh_interval: Duration,
@@ -87,6 +90,14 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        let metrics = match config.observability.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| BuildError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let issuer = match &config.issuer {
             Some(i) => i.clone(),
             None if bound.ip().is_unspecified() => return Err(BuildError::IssuerNeeded(bound)),
@@ -157,6 +168,7 @@ impl Application {
         limits.spawn_sweeper();
         Ok(Application {
             listener,
+            metrics,
             state: AppState::new(Arc::new(tollgate), Arc::new(people)).with_limits(limits),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
@@ -170,6 +182,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `GET /metrics` is served, if anywhere (the bound port when configured with 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn issuer(&self) -> &str {
@@ -202,6 +219,13 @@ impl Application {
         };
         let upkeep = tokio::spawn(upkeep(self.state.clone()));
         let https = http::headers::Https(self.issuer().starts_with("https:"));
+        let metrics = self.metrics.map(|listener| {
+            tokio::spawn(metrics::serve(
+                listener,
+                self.state.clone(),
+                self.store.clone(),
+            ))
+        });
         // The peer address is kept with each connection for the console's sign-in backoff
         // and audit trail; the drain's deadline is inside `serve`.
         let serve = tokio::spawn(serve::serve(
@@ -213,6 +237,9 @@ impl Application {
         ));
         let outcome = served(serve.await);
         upkeep.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(f) = follower {
             f.abort();
         }

@@ -3,9 +3,13 @@
 
 use std::sync::{Arc, OnceLock};
 
+use opentelemetry_sdk::trace::SdkTracer;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+
+mod traces;
+pub use traces::{Traces, traced, traces_on};
 
 /// Installs the global subscriber. Log lines are appended to an in-memory buffer and written
 /// to stdout in batches — by [`LogBuffer::flush`] every [`LOG_FLUSH_EVERY`], or at once when the
@@ -15,45 +19,96 @@ use crate::config::LogFormat;
 /// A second call (tests, or a CLI command after serve) keeps the first subscriber and returns
 /// its buffer.
 pub fn init(level: &str, format: LogFormat) -> LogBuffer {
-    let sink = REQUEST_LOG.get_or_init(|| {
-        let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-        let buffer = LogBuffer::default();
-        let installed = tracing::subscriber::set_global_default(subscriber(
-            filter,
-            format,
-            ansi,
-            buffer.clone(),
-        ))
-        .is_ok();
-        RequestLog {
-            buffer,
-            format,
-            // Request lines bypass the subscriber only when it is ours: an embedding program
-            // that installed its own gets them as ordinary events.
-            direct: installed && !ansi,
-        }
-    });
+    let sink = REQUEST_LOG.get_or_init(|| install(level, format, None));
     sink.buffer.clone()
+}
+
+/// [`init`], and when `otlp_endpoint` is given, traces exported there (see [`traces`]); the
+/// returned [`Traces`] sends the last spans at shutdown. Call it inside the Tokio runtime.
+/// Exports only if this call installs the subscriber.
+pub fn init_with_traces(
+    level: &str,
+    format: LogFormat,
+    otlp_endpoint: Option<&url::Url>,
+) -> Result<(LogBuffer, Option<Traces>), String> {
+    let mut exporting = None;
+    let sink = match otlp_endpoint {
+        None => REQUEST_LOG.get_or_init(|| install(level, format, None)),
+        Some(endpoint) => {
+            let mut failed = None;
+            let sink = REQUEST_LOG.get_or_init(|| match traces::exporter(endpoint) {
+                Ok((provider, tracer)) => {
+                    let sink = install(level, format, Some(tracer));
+                    if sink.installed {
+                        traces::switch_on();
+                        exporting = Some(provider);
+                    }
+                    sink
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    install(level, format, None)
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            sink
+        }
+    };
+    Ok((sink.buffer.clone(), exporting))
+}
+
+fn install(level: &str, format: LogFormat, tracer: Option<SdkTracer>) -> RequestLog {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let buffer = LogBuffer::default();
+    let installed = tracing::subscriber::set_global_default(subscriber_with(
+        filter,
+        format,
+        ansi,
+        buffer.clone(),
+        tracer,
+    ))
+    .is_ok();
+    RequestLog {
+        buffer,
+        format,
+        // Request lines bypass the subscriber only when it is ours: an embedding program
+        // that installed its own gets them as ordinary events.
+        direct: installed && !ansi,
+        installed,
+    }
 }
 
 /// The subscriber `init` installs. [`RequestLog::write`] reproduces its request lines, and
 /// its tests compare against this very subscriber.
-fn subscriber(
+///
+/// The log filter applies to the log only: the exporter sees Tollgate's `debug` spans
+/// whatever `log_level` says, and the log never shows them.
+fn subscriber_with(
     filter: EnvFilter,
     format: LogFormat,
     ansi: bool,
     buffer: LogBuffer,
+    tracer: Option<SdkTracer>,
 ) -> Box<dyn tracing::Subscriber + Send + Sync> {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(ansi)
         .with_writer(buffer);
-    match format {
-        LogFormat::Text => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
-    }
+    let fmt: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = match format {
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
+    };
+    let otel = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(traces::exported())
+    });
+    Box::new(tracing_subscriber::registry().with(fmt).with(otel))
 }
 
 /// Where request lines go: the subscriber's buffer, in the subscriber's format.
@@ -63,6 +118,8 @@ struct RequestLog {
     format: LogFormat,
     /// Whether request lines are written straight into `buffer` (see [`RequestLog::write`]).
     direct: bool,
+    /// Whether the subscriber is Tollgate's (not an embedding program's).
+    installed: bool,
 }
 
 static REQUEST_LOG: OnceLock<RequestLog> = OnceLock::new();
@@ -292,7 +349,10 @@ mod tests {
             );
         };
         let filter = EnvFilter::new("info");
-        tracing::subscriber::with_default(subscriber(filter, format, false, buffer.clone()), emit);
+        tracing::subscriber::with_default(
+            subscriber_with(filter, format, false, buffer.clone(), None),
+            emit,
+        );
         let bytes = std::mem::take(&mut *buffer.lock());
         String::from_utf8(bytes).unwrap()
     }
@@ -302,6 +362,7 @@ mod tests {
             buffer: LogBuffer::default(),
             format,
             direct: true,
+            installed: true,
         };
         sink.write(
             line,

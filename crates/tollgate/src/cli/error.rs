@@ -19,6 +19,8 @@ pub enum CliError {
     Start(#[from] BuildError),
     #[error("server error: {0}")]
     Server(std::io::Error),
+    #[error("TOLLGATE_OTLP_ENDPOINT / `otlp_endpoint`: {0}")]
+    Traces(String),
     #[error("migration failed: {0}")]
     Migration(BuildError),
     #[error(transparent)]

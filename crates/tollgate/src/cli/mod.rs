@@ -77,9 +77,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
 async fn serve(config_path: Option<PathBuf>) -> Result<(), CliError> {
     let shutdown = shutdown_signal();
     let config = Config::load(config_path.as_deref())?;
-    let logs = crate::telemetry::init(&config.log_level, config.log_format);
+    let (logs, traces) = crate::telemetry::init_with_traces(
+        &config.log_level,
+        config.log_format,
+        config.observability.otlp_endpoint.as_ref(),
+    )
+    .map_err(CliError::Traces)?;
     let flusher = logs.spawn_flusher();
     let outcome = run_server(&config, shutdown).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
     flusher.abort();
     // Whatever happened, what was logged reaches stdout.
     logs.flush();

@@ -115,6 +115,9 @@ struct State {
 
 impl State {
     async fn apply<F: Follower>(&mut self, tollgate: &F, change: Change) {
+        if !matches!(change, Change::Lost) {
+            tollgate.freshness().heard(tollgate.now());
+        }
         let result = match &change {
             Change::Client(id) => tollgate.refresh_client(id).await.map_err(|e| e.to_string()),
             Change::Revocation(cursor) => tollgate
@@ -150,6 +153,7 @@ impl State {
         let now = tollgate.now();
         match tollgate.refresh_all(now).await {
             Ok(()) => {
+                tollgate.freshness().heard(now);
                 self.reload_due = false;
                 if self.failing {
                     tracing::info!("caches reloaded from the database");

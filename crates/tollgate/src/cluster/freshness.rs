@@ -25,6 +25,9 @@ pub struct Freshness {
     stale_since: AtomicI64,
     /// Seconds the cache stays usable after that.
     grace: AtomicU64,
+    /// Unix seconds of the last change or full reload from the database, or [`CURRENT`]
+    /// before the first (for the metrics: a quiet feed and a dead one look alike otherwise).
+    last_heard: AtomicI64,
 }
 
 impl Default for Freshness {
@@ -32,6 +35,7 @@ impl Default for Freshness {
         Freshness {
             stale_since: AtomicI64::new(CURRENT),
             grace: AtomicU64::new(DEFAULT_OUTAGE_GRACE),
+            last_heard: AtomicI64::new(CURRENT),
         }
     }
 }
@@ -53,6 +57,20 @@ impl Freshness {
             Ordering::SeqCst,
             Ordering::SeqCst,
         );
+    }
+
+    /// A change or a full reload came from the database at `now`.
+    pub fn heard(&self, now: UnixTime) {
+        self.last_heard
+            .store(now.0.max(CURRENT + 1), Ordering::Relaxed);
+    }
+
+    /// When the database last sent a change or answered a full reload (PostgreSQL).
+    pub fn last_heard(&self) -> Option<UnixTime> {
+        match self.last_heard.load(Ordering::Relaxed) {
+            CURRENT => None,
+            t => Some(UnixTime(t)),
+        }
     }
 
     /// The caches were reloaded while the change feed was connected.

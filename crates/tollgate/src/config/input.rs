@@ -123,4 +123,5 @@ pub(super) struct Given {
     pub console: super::console::ConsoleGiven,
     pub edge: super::edge::EdgeGiven,
     pub limits: super::limits::LimitsGiven,
+    pub observability: super::observability::ObservabilityGiven,
 }

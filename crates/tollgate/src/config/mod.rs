@@ -18,6 +18,7 @@ mod console;
 mod edge;
 mod input;
 mod limits;
+mod observability;
 mod settings;
 mod values;
 
@@ -32,6 +33,7 @@ use settings::{Kind, all as all_settings, name_of};
 
 pub use console::ConsoleConfig;
 pub use edge::EdgeConfig;
+pub use observability::ObservabilityConfig;
 pub use settings::DEFAULT_OUTAGE_GRACE;
 pub use values::{DatabaseUrl, Issuer, KekMaterial, LogFormat};
 
@@ -86,6 +88,8 @@ pub struct Config {
     pub edge: EdgeConfig,
     /// Rate limits, the backoff of failed client authentications, trusted proxies.
     pub limits: crate::service::limits::LimitSettings,
+    /// Metrics and traces.
+    pub observability: ObservabilityConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -271,6 +275,7 @@ impl Config {
             console,
             edge,
             limits: given.limits.build(),
+            observability: given.observability.build(),
         })
     }
 }

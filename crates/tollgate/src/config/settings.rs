@@ -93,13 +93,14 @@ pub(super) fn name_of(key: &str) -> String {
         .map_or_else(|| key.to_owned(), Setting::name)
 }
 
-/// Every setting, in the order of README.md's table: these, then the console's, then the
-/// edge's, then the rate limits'.
+/// Every setting, in the order of README.md's table: these, then the console's, the edge's,
+/// the rate limits', then metrics and traces.
 pub(super) fn all() -> impl Iterator<Item = &'static Setting> {
     CORE.iter()
         .chain(super::console::CONSOLE.iter())
         .chain(super::edge::EDGE.iter())
         .chain(super::limits::LIMITS.iter())
+        .chain(super::observability::OBSERVABILITY.iter())
 }
 
 /// The core settings (environment-only ones last).

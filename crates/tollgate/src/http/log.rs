@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -53,10 +53,16 @@ pub async fn log_request(State(https): State<Https>, mut request: Request, next:
     let uri = request.uri().clone();
     let slot = ClientSlot::default();
     request.extensions_mut().insert(slot.clone());
-    let mut response = next.run(request).await;
+    // The route template, never the path as sent: a label per path would be unbounded.
+    let route = (crate::metrics::enabled() || crate::telemetry::traces_on())
+        .then(|| request.extensions().get::<MatchedPath>().cloned())
+        .flatten();
+    let route_name = route.as_ref().map(MatchedPath::as_str);
+    let mut response = crate::telemetry::traced(next.run(request), &method, route_name).await;
     set_security_headers(response.headers_mut(), https);
     let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     let status = response.status().as_u16();
+    crate::metrics::request_done(route_name, method.as_str(), status, start.elapsed());
     let client_id = slot.0.get().map_or("-", String::as_str);
     let client_id = first_chars(client_id, MAX_LOGGED_ID);
     let path = first_chars(uri.path(), MAX_LOGGED_PATH);

@@ -232,6 +232,11 @@ impl Tollgate {
         self.keys.signing_keys()
     }
 
+    /// How many clients this node holds in memory.
+    pub fn cached_clients(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Changes whenever a client is created, changed or deleted.
     pub fn clients_generation(&self) -> u64 {
         self.cache.generation()

@@ -94,6 +94,7 @@ impl Tollgate {
             }
             Err(e) => {
                 client.usage.refused(e.refusal(), hour);
+                crate::metrics::token_refused(e.refusal());
                 Err(e)
             }
         }
@@ -129,6 +130,7 @@ impl Tollgate {
             None => keys.current(),
         };
         let access_token = key.sign_jwt(&payload)?;
+        crate::metrics::token_issued(key.algorithm(), &grant.audience);
         Ok(IssuedToken {
             access_token,
             expires_in: grant.lifetime,

@@ -109,6 +109,7 @@ impl super::TokenError {
 impl Tollgate {
     /// Counts a refusal, under the client when one is known, else under no client.
     pub(super) fn count_refusal(&self, client: Option<&CachedClient>, r: Refusal, hour: Hour) {
+        crate::metrics::token_refused(r);
         match client {
             Some(c) => c.usage.refused(r, hour),
             None => self.usage.anonymous.add(r, hour),

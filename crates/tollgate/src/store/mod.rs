@@ -244,6 +244,28 @@ pub trait Store:
     async fn rotation_lock(&self, wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError>;
     /// Closes every connection.
     async fn close(&self);
+    /// The connection pool as it is now (for the metrics).
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// Connections of a store's pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: usize,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub(crate) fn of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> PoolStats {
+        PoolStats {
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 /// A `LIKE` pattern for values that contain `text` (its `%`, `_` and `\` taken literally).

@@ -113,6 +113,8 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     /// The configuration it runs with.
     pub config: Config,
+    /// Where `GET /metrics` is served, when `TOLLGATE_METRICS_LISTEN` is set.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -185,6 +187,7 @@ impl TestApp {
         let issuer = app.issuer().to_owned();
         let tollgate = app.state().tollgate.clone();
         let setup_link = app.setup_link.clone();
+        let metrics_addr = app.metrics_addr();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run(async {
@@ -200,6 +203,7 @@ impl TestApp {
             tollgate,
             setup_link,
             config,
+            metrics_addr,
             stop: Some(stop),
             task: Some(task),
         })

@@ -110,19 +110,23 @@ pub(super) fn map_unique(e: sqlx::Error) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
+    #[tracing::instrument(level = "debug", skip_all, name = "db.ping")]
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.insert_client")]
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
         clients::insert_client(&self.pool, client).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.get_client")]
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         clients::get_client(&self.pool, id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.list_clients")]
     async fn list_clients(
         &self,
         after: Option<&ListCursor>,
@@ -132,34 +136,42 @@ impl Store for SqliteStore {
         clients::list_clients(&self.pool, after, limit, search).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.update_client")]
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
         clients::update_client(&self.pool, client).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.delete_client")]
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
         clients::delete_client(&self.pool, id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.client_names")]
     async fn client_names(&self, ids: &[ClientId]) -> Result<Vec<(ClientId, String)>, StoreError> {
         clients::client_names(&self.pool, ids).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.list_apis")]
     async fn list_apis(&self) -> Result<Vec<Api>, StoreError> {
         apis::list_apis(&self.pool).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.insert_api")]
     async fn insert_api(&self, api: &Api) -> Result<(), StoreError> {
         apis::insert_api(&self.pool, api).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.update_api")]
     async fn update_api(&self, api: &Api, taken: &[ScopeChange]) -> Result<bool, StoreError> {
         apis::update_api(&self.pool, api, taken).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.delete_api")]
     async fn delete_api(&self, id: &ApiId, taken: &[ScopeChange]) -> Result<bool, StoreError> {
         apis::delete_api(&self.pool, id, taken).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.insert_secret")]
     async fn insert_secret(
         &self,
         client: &ClientId,
@@ -168,6 +180,7 @@ impl Store for SqliteStore {
         clients::insert_secret(&self.pool, client, secret).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.delete_secret")]
     async fn delete_secret(
         &self,
         client: &ClientId,
@@ -176,34 +189,42 @@ impl Store for SqliteStore {
         clients::delete_secret(&self.pool, client, secret).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.signing_keys")]
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         keys::signing_keys(&self.pool).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.insert_signing_key")]
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
         keys::insert_signing_key(&self.pool, key).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.set_signing_key_material")]
     async fn set_signing_key_material(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError> {
         keys::set_signing_key_material(&self.pool, kid, sealed).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.delete_signing_key")]
     async fn delete_signing_key(&self, kid: &str) -> Result<(), StoreError> {
         keys::delete_signing_key(&self.pool, kid).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.has_keys")]
     async fn has_keys(&self) -> Result<bool, StoreError> {
         keys::has_keys(&self.pool).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.set_instance_key")]
     async fn set_instance_key(&self, name: &str, material: &[u8]) -> Result<(), StoreError> {
         keys::set_instance_key(&self.pool, name, material).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.find_secret")]
     async fn find_secret(&self, hash: &SecretHash) -> Result<Option<SecretOwner>, StoreError> {
         clients::find_secret(&self.pool, hash).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.disable_secret")]
     async fn disable_secret(
         &self,
         client: &ClientId,
@@ -213,10 +234,12 @@ impl Store for SqliteStore {
         clients::disable_secret(&self.pool, client, secret, now).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.record_secret_use")]
     async fn record_secret_use(&self, uses: &[(SecretHash, UnixTime)]) -> Result<(), StoreError> {
         clients::record_secret_use(&self.pool, uses).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.take_expired_secrets")]
     async fn take_expired_secrets(
         &self,
         now: UnixTime,
@@ -224,10 +247,12 @@ impl Store for SqliteStore {
         clients::take_expired_secrets(&self.pool, now).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.insert_audit")]
     async fn insert_audit(&self, e: &AuditEvent) -> Result<i64, StoreError> {
         audit::insert_audit(&self.pool, e).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.audit_events")]
     async fn audit_events(
         &self,
         filter: &crate::store::AuditFilter,
@@ -237,6 +262,7 @@ impl Store for SqliteStore {
         audit::audit_events(&self.pool, filter, cursor, limit).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.instance_key")]
     async fn instance_key(
         &self,
         name: &str,
@@ -246,10 +272,12 @@ impl Store for SqliteStore {
         keys::instance_key(&self.pool, name, candidate, now).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.insert_revocation")]
     async fn insert_revocation(&self, r: &Revocation, now: UnixTime) -> Result<i64, StoreError> {
         revocations::insert_revocation(&self.pool, r, now).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.revocations_since")]
     async fn revocations_since(
         &self,
         cursor: i64,
@@ -258,14 +286,17 @@ impl Store for SqliteStore {
         revocations::revocations_since(&self.pool, cursor, limit).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.live_revocations")]
     async fn live_revocations(&self, now: UnixTime) -> Result<Vec<RevocationEntry>, StoreError> {
         revocations::live_revocations(&self.pool, now).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.prune_revocations")]
     async fn prune_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {
         revocations::prune_revocations(&self.pool, now).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.meta")]
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)
@@ -273,6 +304,7 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.set_meta")]
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
@@ -282,25 +314,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.revocation")]
     async fn revocation(&self, cursor: i64) -> Result<Option<RevocationEntry>, StoreError> {
         revocations::revocation(&self.pool, cursor).await
     }
 
     /// One node owns an SQLite file: every change goes through this process.
+    #[tracing::instrument(level = "debug", skip_all, name = "db.subscribe")]
     async fn subscribe(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
         Ok(None)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.startup_lock")]
     async fn startup_lock(&self) -> Result<Box<dyn ClusterLock>, StoreError> {
         Ok(Box::new(NoLock))
     }
 
     /// One node: the keyring's own mutex already serialises rotations.
+    #[tracing::instrument(level = "debug", skip_all, name = "db.rotation_lock")]
     async fn rotation_lock(&self, _wait: bool) -> Result<Option<Box<dyn ClusterLock>>, StoreError> {
         Ok(Some(Box::new(NoLock)))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, name = "db.close")]
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn pool_stats(&self) -> crate::store::PoolStats {
+        crate::store::PoolStats::of(&self.pool)
     }
 }
