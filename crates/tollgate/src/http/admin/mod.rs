@@ -253,7 +253,14 @@ impl Modify for CommonResponses {
             ),
         ];
         for operation in operations_mut(openapi) {
-            for (status, description) in common {
+            // Every body is JSON; the extractor refuses anything else before the handler runs.
+            let takes_body = operation.request_body.is_some();
+            let unsupported = (
+                "415",
+                "The body is not sent as `Content-Type: application/json`",
+            );
+            for (status, description) in common.into_iter().chain(takes_body.then_some(unsupported))
+            {
                 let problem = ContentBuilder::new()
                     .schema(Some(Ref::from_schema_name("Problem")))
                     .build();
