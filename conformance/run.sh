@@ -109,7 +109,8 @@ log "tollgate is up at $ISSUER (pid $SERVER_PID); running schemathesis"
 seed=()
 [[ -n "${CONFORMANCE_SEED:-}" ]] && seed=(--seed "$CONFORMANCE_SEED")
 rc=0
-"$VENV/bin/schemathesis" run "$ISSUER/admin/v1/openapi.json" \
+# From the scratch directory: schemathesis keeps a cache in the working directory.
+(cd "$WORK" && "$VENV/bin/schemathesis" run "$ISSUER/admin/v1/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks all \
   --exclude-checks ignored_auth,use_after_free,ensure_resource_availability \
@@ -118,7 +119,7 @@ rc=0
   --request-timeout 10 \
   --output-sanitize true \
   --report junit --report-dir "$WORK/report" \
-  "${seed[@]}" || rc=$?
+  "${seed[@]}") || rc=$?
 if [[ $rc -ne 0 ]]; then
   log "schemathesis found problems (exit $rc). Server log:"
   grep -iE 'error|panic' "$WORK/server.log" | tail -40 | sed 's/^/  | /' >&2 || true
