@@ -106,14 +106,19 @@ log "tollgate is up at $ISSUER (pid $SERVER_PID); running schemathesis"
 #   the integration tests check 401/403 per scope.
 # - use_after_free, ensure_resource_availability: they follow OpenAPI links between
 #   operations, which the document does not declare.
+# Operations left out: POST /keys/rotate, whose `compromised` rotation retires the key that
+# signed the run's own token (every later request would be a 401; the integration tests
+# cover rotation).
 seed=()
 [[ -n "${CONFORMANCE_SEED:-}" ]] && seed=(--seed "$CONFORMANCE_SEED")
 rc=0
 # From the scratch directory: schemathesis keeps a cache in the working directory.
-(cd "$WORK" && "$VENV/bin/schemathesis" run "$ISSUER/admin/v1/openapi.json" \
+(cd "$WORK" && "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" \
+  run "$ISSUER/admin/v1/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks all \
   --exclude-checks ignored_auth,use_after_free,ensure_resource_availability \
+  --exclude-path /keys/rotate \
   --max-examples "$MAX_EXAMPLES" \
   --workers 2 \
   --request-timeout 10 \

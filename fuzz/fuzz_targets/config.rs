@@ -13,7 +13,7 @@ use tollgate::config::Config;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let (file, env) = text.split_once('\0').unwrap_or((&text, ""));
+    let (file, env) = text.split_once('\0').unwrap_or((&*text, ""));
     // `*_FILE` settings read the named file: `/dev/zero` would never end.
     if file.contains("_file") || env.contains("_FILE") {
         return;

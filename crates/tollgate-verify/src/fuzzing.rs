@@ -13,7 +13,9 @@ pub const MAX_LEN: usize = MAX_TOKEN_LEN;
 /// What [`parse`] read from a token's header and signature.
 #[derive(Debug)]
 pub struct Parsed {
+    /// The header's `alg`.
     pub alg: Algorithm,
+    /// The header's `kid`, if any.
     pub kid: Option<String>,
 }
 
