@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 SECONDS_EACH="${FUZZ_SECONDS:-25}"
 TARGETS="${FUZZ_TARGETS:-oauth_form basic_auth jws config}"
 # No AddressSanitizer: the code under test forbids `unsafe`, and ASan costs a slower build
-# and a slower run for nothing it could find there (fuzz/README.md has the figures).
+# and a slower run for little it could find there.
 SANITIZER=(--sanitizer none)
 
 log() { printf 'fuzz: %s\n' "$*" >&2; }
