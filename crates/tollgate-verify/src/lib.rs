@@ -163,6 +163,9 @@ mod clock;
 mod discovery;
 mod error;
 mod fetch;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jwk;
 mod key_refresh;
 mod keys;

@@ -154,9 +154,23 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        let text = path.map(read_file).transpose()?;
+        Self::from_text(path.zip(text.as_deref()), env)
+    }
+
+    /// [`Config::from_sources`] with the file's text already read: `file` is its path (named
+    /// in errors) and its TOML body.
+    pub fn from_text(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut raw: BTreeMap<&'static str, Raw> = BTreeMap::new();
-        if let Some(path) = path {
-            for (key, value) in read_file(path)? {
+        if let Some((path, text)) = file {
+            let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::File {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+            for (key, value) in table {
                 let file_error = |message| ConfigError::File {
                     path: path.to_owned(),
                     message,
@@ -280,15 +294,10 @@ impl Config {
     }
 }
 
-/// The file's top-level keys with their values, not yet checked.
-fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+fn read_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::File {
-        path: path.to_owned(),
-        message: e.to_string(),
     })
 }
 
@@ -331,6 +340,26 @@ mod tests {
             .unwrap();
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.access_token_lifetime, 600);
+    }
+
+    #[test]
+    fn a_file_body_reads_as_the_file_would() {
+        let body = "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, body).unwrap();
+        let overlay = || env(&[("TOLLGATE_ACCESS_TOKEN_LIFETIME", "600")]);
+        let from_file = Config::from_sources(Some(&path), overlay()).unwrap();
+        let from_text = Config::from_text(Some((&path, body)), overlay()).unwrap();
+        assert_eq!(format!("{from_file:?}"), format!("{from_text:?}"));
+        assert_eq!(from_text.access_token_lifetime, 600);
+        let err = Config::from_text(Some((&path, "listen = ")), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("config file {}", path.display())),
+            "{err}"
+        );
     }
 
     #[test]

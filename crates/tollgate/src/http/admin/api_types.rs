@@ -38,6 +38,7 @@ pub struct CreateApiRequest {
     pub permissions: Vec<PermissionBody>,
     /// Seconds (60 to 86400) for tokens for this API; a client's own lifetime wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 86400)]
     pub access_token_lifetime: Option<u64>,
     /// One of the server's active algorithms; a client's own algorithm wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +64,7 @@ pub struct UpdateApiRequest {
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, minimum = 60, maximum = 86400)]
     pub access_token_lifetime: Option<Option<u64>>,
     /// `null` resets to the server default.
     #[serde(
@@ -89,6 +90,7 @@ pub struct RemovalParams {
 #[serde(deny_unknown_fields)]
 pub struct ApiListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -26,6 +26,7 @@ pub struct AuditParams {
     /// Only events after this id (the `next_cursor` of the previous page).
     pub cursor: Option<i64>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Only events about this client.
     pub client_id: Option<String>,

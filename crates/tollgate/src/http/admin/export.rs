@@ -38,6 +38,7 @@ pub const POSTMAN_MEDIA_TYPE: &str = "application/vnd.postman.environment+json";
 pub struct ExportParams {
     /// `json` (default), `env` (a .env file) or `postman` (a Postman environment). The Accept
     /// header `text/x-dotenv` or `application/vnd.postman.environment+json` does the same.
+    #[param(pattern = "^(json|env|postman)$")]
     pub format: Option<String>,
 }
 

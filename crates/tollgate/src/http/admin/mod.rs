@@ -231,7 +231,8 @@ struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
         let common = [
             (
                 "401",
@@ -253,7 +254,27 @@ impl Modify for CommonResponses {
             ),
         ];
         for operation in operations_mut(openapi) {
-            for (status, description) in common {
+            // The extractors refuse a body that is not JSON, and a body or query that does not
+            // parse, before the handler runs.
+            let takes_body = operation.request_body.is_some();
+            let takes_query =
+                operation.parameters.iter().flatten().any(
+                    |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)),
+                );
+            let malformed = (
+                "400",
+                "The body or the query is malformed or has unknown fields (`invalid_json`, \
+                 `invalid_query`, `validation_failed`)",
+            );
+            let unsupported = (
+                "415",
+                "The body is not sent as `Content-Type: application/json`",
+            );
+            let extra = [
+                (takes_body || takes_query).then_some(malformed),
+                takes_body.then_some(unsupported),
+            ];
+            for (status, description) in common.into_iter().chain(extra.into_iter().flatten()) {
                 let problem = ContentBuilder::new()
                     .schema(Some(Ref::from_schema_name("Problem")))
                     .build();

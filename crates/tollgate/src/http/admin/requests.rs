@@ -38,6 +38,7 @@ pub struct CreateClientRequest {
     #[schema(example = json!(["enterprise:user"]))]
     pub scopes: Vec<String>,
     /// Seconds (60 to 86400); omitted means the server default.
+    #[schema(minimum = 60, maximum = 86400)]
     pub access_token_lifetime: Option<u64>,
     /// One of the server's active algorithms; omitted means the server default.
     pub signing_algorithm: Option<String>,
@@ -114,7 +115,7 @@ pub struct UpdateClientRequest {
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>, minimum = 60, maximum = 86400)]
     pub access_token_lifetime: Option<Option<u64>>,
     /// `null` resets to the server default.
     #[serde(
@@ -174,6 +175,7 @@ pub struct CreateSecretRequest {
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page (of the same search).
     pub cursor: Option<String>,

@@ -23,6 +23,7 @@ use crate::http::AppState;
                 (String = "text/x-dotenv"),
                 (Object = "application/vnd.postman.environment+json"),
             )),
+        (status = 400, description = "A bad `expires_at` or `format`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client holds the most secrets allowed", body = Problem, content_type = "application/problem+json"),
     ),

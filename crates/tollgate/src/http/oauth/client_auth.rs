@@ -175,9 +175,14 @@ fn credentials(
     ))
 }
 
-/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
-    let value = value.to_str().ok()?;
+    decode_basic(value.to_str().ok()?)
+}
+
+/// The client id and secret of an Authorization header's value
+/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1); `None` for any
+/// other scheme or a malformed value. Free of HTTP types so it can be fuzzed on its own.
+pub fn decode_basic(value: &str) -> Option<(String, String)> {
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
