@@ -15,6 +15,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::UnixTime;
 
@@ -150,6 +151,10 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub struct Shared<K> {
     shards: Vec<Mutex<Backoff<K>>>,
+    /// Whether each shard was empty when last unlocked: almost always, so a request of a
+    /// client that never failed takes no lock. A read racing a failure may let one request
+    /// through that would have waited, which is harmless.
+    empty: Vec<AtomicBool>,
     hasher: RandomState,
 }
 
@@ -163,45 +168,56 @@ impl<K: Hash + Eq + Clone> Default for Shared<K> {
         };
         Shared {
             shards: (0..SHARDS).map(|_| shard()).collect(),
+            empty: (0..SHARDS).map(|_| AtomicBool::new(true)).collect(),
             hasher: RandomState::new(),
         }
     }
 }
 
 impl<K: Hash + Eq + Clone> Shared<K> {
-    fn with<T>(&self, key: &K, f: impl FnOnce(&mut Backoff<K>) -> T) -> T {
-        let i = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
+    fn shard(&self, key: &K) -> usize {
+        usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0)
+    }
+
+    fn with<T>(&self, i: usize, f: impl FnOnce(&mut Backoff<K>) -> T) -> T {
         // A panic under the lock leaves a map of counts, still fit to use.
         let mut backoff = match self.shards[i].lock() {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),
         };
-        f(&mut backoff)
+        let out = f(&mut backoff);
+        self.empty[i].store(backoff.entries.is_empty(), Ordering::Relaxed);
+        out
     }
 
     /// Seconds to wait before an attempt under this key is heard; 0 when it may go ahead.
     pub fn wait(&self, key: &K, limits: Limits, now: UnixTime) -> u64 {
-        self.with(key, |b| b.wait(&[(key, limits)], now))
+        let i = self.shard(key);
+        if self.empty[i].load(Ordering::Relaxed) {
+            return 0;
+        }
+        self.with(i, |b| b.wait(&[(key, limits)], now))
     }
 
     pub fn fail(&self, key: &K, limits: Limits, now: UnixTime) {
-        self.with(key, |b| b.fail(&[(key, limits)], now));
+        self.with(self.shard(key), |b| b.fail(&[(key, limits)], now));
     }
 
     pub fn succeed(&self, key: &K) {
-        self.with(key, |b| b.succeed(key));
+        let i = self.shard(key);
+        if !self.empty[i].load(Ordering::Relaxed) {
+            self.with(i, |b| b.succeed(key));
+        }
     }
 
     /// Forgets the keys without a failure for [`FORGET_AFTER_SECS`].
     pub fn sweep(&self, now: UnixTime) {
-        for shard in &self.shards {
-            let mut b = match shard.lock() {
-                Ok(b) => b,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            b.entries
-                .retain(|_, e| now < e.last.plus_secs(FORGET_AFTER_SECS));
-            b.entries.shrink_to_fit();
+        for i in 0..SHARDS {
+            self.with(i, |b| {
+                b.entries
+                    .retain(|_, e| now < e.last.plus_secs(FORGET_AFTER_SECS));
+                b.entries.shrink_to_fit();
+            });
         }
     }
 
