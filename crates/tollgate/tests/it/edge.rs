@@ -49,10 +49,9 @@ async fn read_response(stream: &mut TcpStream) -> Option<String> {
 /// True once the peer has closed the connection (whatever it sent before).
 async fn closed(stream: &mut TcpStream) -> bool {
     let mut sink = Vec::new();
-    matches!(
-        timeout(PATIENCE, stream.read_to_end(&mut sink)).await,
-        Ok(_)
-    )
+    timeout(PATIENCE, stream.read_to_end(&mut sink))
+        .await
+        .is_ok()
 }
 
 fn status_of(response: &str) -> u16 {
