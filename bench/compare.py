@@ -3,7 +3,8 @@
 
     python3 bench/compare.py --baseline /path/to/old/tollgate [--candidate target/release/tollgate]
 
-Each build serves one client (ES256, request log on, as in bench/run.py); wrk loads one, then
+Each build serves one client (ES256, request log on, as in bench/run.py; the candidate with rate
+limits, metrics and a quota on, see run.operations_env); wrk loads one, then
 the other, `--rounds` times, so drift in what else the machine does falls on both alike.
 Prints requests/s per run and the candidate's change against the baseline.
 """
@@ -25,13 +26,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--baseline-operations", action="store_true",
+                    help="the baseline knows the rate-limit, metrics and quota settings too "
+                         "(by default it is a build from before them and runs without)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="tollgate-compare-")
     form = "grant_type=client_credentials"
     servers = {}
     try:
         for name, binary in (("baseline", args.baseline), ("candidate", args.candidate)):
-            server = run.Tollgate(binary, os.path.join(work, name))
+            operations = name == "candidate" or args.baseline_operations
+            server = run.Tollgate(binary, os.path.join(work, name), operations=operations)
             (cid, csec), = server.seed(1, ["reports:export"])
             servers[name] = (server, run.basic(cid, csec))
         rps = {name: [] for name in servers}

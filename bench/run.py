@@ -60,8 +60,26 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
+def operations_env():
+    """What runs beside each token request in production, switched on: the rate limits (per
+    client id and per address, set far above the load so they count without refusing), the
+    failed-authentication backoff (its defaults) and the Prometheus metrics listener."""
+    return {
+        "TOLLGATE_RATE_LIMIT_TOKEN_CLIENT": "1000000/s burst 1000000",
+        "TOLLGATE_RATE_LIMIT_TOKEN_ADDRESS": "1000000/s burst 1000000",
+        "TOLLGATE_RATE_LIMIT_INTROSPECTION_CLIENT": "1000000/s burst 1000000",
+        "TOLLGATE_RATE_LIMIT_INTROSPECTION_ADDRESS": "1000000/s burst 1000000",
+        "TOLLGATE_METRICS_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+
+
+# Every client the benchmark creates has a quota it never reaches, so the quota check runs.
+BENCH_QUOTA = {"tokens": 1_000_000_000, "per": "day", "mode": "enforce"}
+
+
 class Tollgate:
-    def __init__(self, binary, data_dir, alg="ES256", log_level="info"):
+    def __init__(self, binary, data_dir, alg="ES256", log_level="info", operations=True):
+        self.operations = operations
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.published = set()
@@ -74,6 +92,8 @@ class Tollgate:
             TOLLGATE_BOOTSTRAP_CLIENT_ID=ADMIN_ID,
             TOLLGATE_BOOTSTRAP_CLIENT_SECRET=ADMIN_SECRET,
         )
+        if operations:
+            env.update(operations_env())
         # The request log goes to a file, as it would in production.
         self.log = open(os.path.join(data_dir + ".log"), "ab")
         t0 = time.monotonic()
@@ -144,10 +164,13 @@ class Tollgate:
             conn = self._conn()
             out = []
             for i in indices:
+                new_client = {"name": f"bench-{prefix}-{i}", "scopes": scopes}
+                if self.operations:
+                    new_client["quota"] = BENCH_QUOTA
                 conn.request(
                     "POST",
                     "/admin/v1/clients",
-                    body=json.dumps({"name": f"bench-{prefix}-{i}", "scopes": scopes}),
+                    body=json.dumps(new_client),
                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {admin}"},
                 )
                 r = conn.getresponse()

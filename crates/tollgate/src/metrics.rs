@@ -1,8 +1,8 @@
 //! Prometheus metrics, served on their own listener (`metrics_listen`) at `GET /metrics`.
 //!
 //! Counters and histograms are recorded where things happen: tokens issued and refused (the
-//! service), request latency (the request-log middleware), rate-limit refusals
-//! ([`rate_limited`]). Gauges (cached clients, database pool and health, cache freshness,
+//! service), request latency (the request-log middleware). Rate-limit refusals are counted
+//! by the limiters themselves and copied at each scrape. Gauges (cached clients, database pool and health, cache freshness,
 //! signing-key ages) are read from the running state when Prometheus scrapes (the listener
 //! is `startup::metrics`).
 //! Labels are bounded: algorithms, API identifiers from the catalogue, route templates, OAuth
@@ -84,13 +84,6 @@ fn on() -> bool {
 /// Whether metrics are recorded in this process.
 pub fn enabled() -> bool {
     on()
-}
-
-/// Counts a request refused by the rate limit named `limit` (a fixed name per limit).
-pub fn rate_limited(limit: &'static str) {
-    if on() {
-        ::metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1);
-    }
 }
 
 /// Counts a token issued with `algorithm` for `audience` (APIs of the catalogue).

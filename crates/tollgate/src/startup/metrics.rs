@@ -15,6 +15,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 use crate::http::AppState;
+use crate::service::limits::LimitKind;
 use crate::store::Store;
 
 /// How often recorded histogram samples are folded into their buckets between scrapes, so
@@ -79,6 +80,11 @@ async fn record_gauges(sources: &MetricsSources) {
     let tollgate = &sources.state.tollgate;
     let now = tollgate.now();
     ::metrics::gauge!("tollgate_cached_clients").set(tollgate.cached_clients() as f64);
+    // The limiters count their refusals themselves (an atomic each); a scrape copies them.
+    for kind in LimitKind::ALL {
+        ::metrics::counter!("tollgate_rate_limited_total", "limit" => kind.as_str())
+            .absolute(sources.state.limits.refusals(kind));
+    }
     let pool = sources.store.pool_stats();
     ::metrics::gauge!("tollgate_database_pool_connections", "state" => "open")
         .set(f64::from(pool.size));

@@ -87,7 +87,12 @@ const LATENCY_COUNT: &str = "tollgate_http_request_duration_seconds_count";
 
 #[tokio::test]
 async fn tokens_failures_and_requests_are_counted_with_bounded_labels() {
-    let app = TestApp::spawn_with(&[("TOLLGATE_METRICS_LISTEN", "127.0.0.1:0")]).await;
+    let app = TestApp::spawn_with(&[
+        ("TOLLGATE_METRICS_LISTEN", "127.0.0.1:0"),
+        // One introspection request per hour from an address: the second is refused.
+        ("TOLLGATE_RATE_LIMIT_INTROSPECTION_ADDRESS", "1/h burst 1"),
+    ])
+    .await;
     let (id, secret) = app.create_client("exporter", &["reports:export"]).await;
     // A route with a parameter (before the counts start: it issues an admin token).
     let r = app
@@ -115,7 +120,18 @@ async fn tokens_failures_and_requests_are_counted_with_bounded_labels() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    tollgate::metrics::rate_limited("token_per_client");
+    let introspect = || async {
+        reqwest::Client::new()
+            .post(app.url("/oauth2/introspect"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", "not-a-token")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_ne!(introspect().await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(introspect().await, StatusCode::TOO_MANY_REQUESTS);
 
     let (text, after) = scrape(&app).await;
     let delta = |name: &str, labels: &[(&str, &str)]| {
@@ -153,7 +169,7 @@ async fn tokens_failures_and_requests_are_counted_with_bounded_labels() {
         value(
             &after,
             "tollgate_rate_limited_total",
-            &[("limit", "token_per_client")]
+            &[("limit", "introspect-address")]
         ),
         1.0,
         "{text}"
