@@ -58,8 +58,9 @@ export async function adminToken(server, scope = 'tollgate:admin') {
 
 /** Calls the admin API as the admin client; returns `{ status, body }` (body parsed when JSON). */
 export async function api(server, method, path, body) {
-  const token = await adminToken(server);
-  const r = await fetch(`${server.base}/admin/v1${path}`, {
+  // One token reused until the server stops taking it, as an integration should (a token per
+  // call would meet the token endpoint's rate limit); a rotation that retired it gets a new one.
+  const call = (token) => fetch(`${server.base}/admin/v1${path}`, {
     method,
     headers: {
       authorization: `Bearer ${token}`,
@@ -67,6 +68,12 @@ export async function api(server, method, path, body) {
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  server.adminApiToken ??= await adminToken(server);
+  let r = await call(server.adminApiToken);
+  if (r.status === 401) {
+    server.adminApiToken = await adminToken(server);
+    r = await call(server.adminApiToken);
+  }
   const text = await r.text();
   let parsed = text;
   try {
@@ -108,7 +115,7 @@ export async function clientToken(server, clientId, clientSecret, scope) {
     },
     body: new URLSearchParams(form),
   });
-  return { status: r.status, body: await r.json() };
+  return { status: r.status, body: await r.json(), retryAfter: r.headers.get('retry-after') };
 }
 
 const require = createRequire(import.meta.url);
