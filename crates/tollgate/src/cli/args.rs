@@ -194,17 +194,8 @@ pub enum ClientsCommand {
         /// Fix the client's scopes for good (default: the server's lock_client_scopes).
         #[arg(long)]
         lock_scopes: bool,
-        /// At most this many tokens per UTC hour or day, such as 1000/hour.
-        #[arg(long, value_name = "TOKENS/PER", value_parser = parse_quota)]
-        quota: Option<(i64, String)>,
-        /// What the quota does: enforce (refuse beyond it) or monitor (flag only).
-        #[arg(
-            long,
-            value_name = "MODE",
-            default_value = "enforce",
-            requires = "quota"
-        )]
-        quota_mode: String,
+        #[command(flatten)]
+        quota: QuotaArgs,
         #[arg(long)]
         json: bool,
         /// Print the credentials as a file to save: json, env or postman.
@@ -261,17 +252,8 @@ pub enum ClientsCommand {
         /// Use the server's default token lifetime again.
         #[arg(long, conflicts_with = "token_lifetime")]
         default_token_lifetime: bool,
-        /// Set the client's quota, such as 1000/hour or 50000/day.
-        #[arg(long, value_name = "TOKENS/PER", value_parser = parse_quota)]
-        quota: Option<(i64, String)>,
-        /// What the quota does: enforce (refuse beyond it) or monitor (flag only).
-        #[arg(
-            long,
-            value_name = "MODE",
-            default_value = "enforce",
-            requires = "quota"
-        )]
-        quota_mode: String,
+        #[command(flatten)]
+        quota: QuotaArgs,
         /// Remove the client's quota.
         #[arg(long, conflicts_with = "quota")]
         no_quota: bool,
@@ -336,6 +318,22 @@ fn parse_claims(s: &str) -> Result<Value, String> {
 }
 
 /// `TOKENS/PER`; the server checks the values.
+/// A client's quota on the command line, the same for `create` and `update`.
+#[derive(Debug, clap::Args)]
+pub struct QuotaArgs {
+    /// At most this many tokens per UTC hour or day, such as 1000/hour or 50000/day.
+    #[arg(long, value_name = "TOKENS/PER", value_parser = parse_quota)]
+    pub quota: Option<(i64, String)>,
+    /// What the quota does: enforce (refuse beyond it) or monitor (flag only).
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "enforce",
+        requires = "quota"
+    )]
+    pub quota_mode: String,
+}
+
 fn parse_quota(s: &str) -> Result<(i64, String), String> {
     let (tokens, per) = s
         .split_once('/')

@@ -24,7 +24,6 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             claims,
             lock_scopes,
             quota,
-            quota_mode,
             json,
             output,
         } => {
@@ -38,7 +37,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                 tenants,
                 claims,
                 scopes_locked: lock_scopes.then_some(true),
-                quota: quota.map(|q| quota_body(q, quota_mode)),
+                quota: quota.body(),
             };
             match output {
                 Some(o) => {
@@ -92,7 +91,6 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
             token_lifetime,
             default_token_lifetime,
             quota,
-            quota_mode,
             no_quota,
             json,
         } => {
@@ -116,7 +114,7 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
                 quota: if no_quota {
                     Some(None)
                 } else {
-                    quota.map(|q| Some(quota_body(q, quota_mode)))
+                    quota.body().map(Some)
                 },
             };
             if body.is_empty() {
@@ -140,8 +138,12 @@ pub async fn run(cmd: ClientsCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-fn quota_body((tokens, per): (i64, String), mode: String) -> QuotaBody {
-    QuotaBody { tokens, per, mode }
+impl super::args::QuotaArgs {
+    fn body(self) -> Option<QuotaBody> {
+        let mode = self.quota_mode;
+        self.quota
+            .map(|(tokens, per)| QuotaBody { tokens, per, mode })
+    }
 }
 
 async fn secrets(cmd: SecretsCommand) -> Result<(), CliError> {
