@@ -73,12 +73,25 @@ def operations_env():
     }
 
 
+def operations_off_env():
+    """Every limit off and no metrics listener: a build with the operations features, run as
+    one from before them (bench/callgrind.py --operations off)."""
+    return {
+        f"TOLLGATE_{k}": "0"
+        for k in ("RATE_LIMIT_TOKEN_CLIENT", "RATE_LIMIT_TOKEN_ADDRESS",
+                  "RATE_LIMIT_INTROSPECTION_CLIENT", "RATE_LIMIT_INTROSPECTION_ADDRESS",
+                  "CLIENT_AUTH_MAX_BACKOFF", "ADDRESS_AUTH_MAX_BACKOFF")
+    }
+
+
 # Every client the benchmark creates has a quota it never reaches, so the quota check runs.
 BENCH_QUOTA = {"tokens": 1_000_000_000, "per": "day", "mode": "enforce"}
 
 
 class Tollgate:
-    def __init__(self, binary, data_dir, alg="ES256", log_level="info", operations=True):
+    def __init__(self, binary, data_dir, alg="ES256", log_level="info", operations=True,
+                 wrapper=(), start_timeout=30.0, extra_env=None):
+        """`wrapper`: a command the binary runs under (bench/callgrind.py's valgrind)."""
         self.operations = operations
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -94,11 +107,13 @@ class Tollgate:
         )
         if operations:
             env.update(operations_env())
+        env.update(extra_env or {})
         # The request log goes to a file, as it would in production.
         self.log = open(os.path.join(data_dir + ".log"), "ab")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=self.log)
-        wait_healthy(self.port, self.proc)
+        self.proc = subprocess.Popen([*wrapper, binary, "serve"], env=env, stdout=self.log,
+                                     stderr=self.log)
+        wait_healthy(self.port, self.proc, timeout=start_timeout)
         self.startup_ms = (time.monotonic() - t0) * 1000
 
     def stop(self):

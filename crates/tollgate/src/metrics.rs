@@ -9,12 +9,18 @@
 //! error codes, key ids; never a client id, a path as sent, or anything secret.
 //!
 //! Until [`install`] is called every function here returns after one relaxed load, so a node
-//! without `metrics_listen` pays nothing more.
+//! without `metrics_listen` pays nothing more. Once it is, the handles of the series a
+//! request records into are kept per worker thread ([`Handles`]): building a labelled key
+//! and looking it up in the registry (an allocation, hashing, a shared lock) happens once
+//! per series and thread, not once per request.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ::metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::algorithm::Algorithm;
@@ -89,20 +95,25 @@ pub fn enabled() -> bool {
 /// Counts a token issued with `algorithm` for `audience` (APIs of the catalogue).
 pub fn token_issued(algorithm: Algorithm, audience: &Audience) {
     if on() {
+        // Combinations of APIs are not bounded; their count is.
         let api = match audience {
-            Audience::One(api) => api.clone(),
-            // Combinations of APIs are not bounded; their count is.
-            Audience::Many(_) => "(several)".to_owned(),
+            Audience::One(api) => api.as_str(),
+            Audience::Many(_) => "(several)",
         };
-        ::metrics::counter!(TOKENS_ISSUED, "algorithm" => algorithm.as_str(), "api" => api)
-            .increment(1);
+        HANDLES.with_borrow_mut(|h| h.issued(algorithm, api));
     }
 }
 
 /// Counts a token request refused with `refusal`'s error code.
 pub fn token_refused(refusal: Refusal) {
     if on() {
-        ::metrics::counter!(TOKEN_FAILURES, "error" => refusal.as_str()).increment(1);
+        HANDLES.with_borrow_mut(|h| {
+            h.refused[refusal as usize]
+                .get_or_insert_with(
+                    || ::metrics::counter!(TOKEN_FAILURES, "error" => refusal.as_str()),
+                )
+                .increment(1);
+        });
     }
 }
 
@@ -110,38 +121,79 @@ pub fn token_refused(refusal: Refusal) {
 /// no route matched (any path a caller makes up lands in one series).
 pub fn request_done(route: Option<&str>, method: &str, status: u16, elapsed: Duration) {
     if on() {
-        let route = route.unwrap_or("(unmatched)").to_owned();
-        let method = known_method(method);
-        let status = status_class(status);
-        ::metrics::histogram!(
+        let route = route.unwrap_or("(unmatched)");
+        let (m, s) = (method_index(method), status_class(status));
+        HANDLES.with_borrow_mut(|h| h.latency(route, m, s, elapsed.as_secs_f64()));
+    }
+}
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+}
+
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other",
+];
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+const LATENCY_SLOTS: usize = METHODS.len() * STATUS_CLASSES.len();
+
+/// One thread's handles of the series it recorded into. Every key is bounded (route
+/// templates, API identifiers of the catalogue, fixed label values), so these maps are too.
+#[derive(Default)]
+struct Handles {
+    latency: HashMap<Box<str>, [Option<Histogram>; LATENCY_SLOTS]>,
+    issued: HashMap<Box<str>, [Option<Counter>; Algorithm::ALL.len()]>,
+    refused: [Option<Counter>; Refusal::COUNT],
+}
+
+impl Handles {
+    fn latency(&mut self, route: &str, m: usize, s: usize, seconds: f64) {
+        let slot = m * STATUS_CLASSES.len() + s;
+        if let Some(Some(h)) = self.latency.get(route).map(|slots| &slots[slot]) {
+            h.record(seconds);
+            return;
+        }
+        let h = ::metrics::histogram!(
             REQUEST_DURATION,
-            "route" => route, "method" => method, "status" => status
-        )
-        .record(elapsed.as_secs_f64());
+            "route" => route.to_owned(), "method" => METHODS[m], "status" => STATUS_CLASSES[s]
+        );
+        h.record(seconds);
+        self.latency
+            .entry(route.into())
+            .or_insert_with(|| std::array::from_fn(|_| None))[slot] = Some(h);
+    }
+
+    fn issued(&mut self, algorithm: Algorithm, api: &str) {
+        let slot = algorithm as usize;
+        if let Some(Some(c)) = self.issued.get(api).map(|slots| &slots[slot]) {
+            c.increment(1);
+            return;
+        }
+        let c = ::metrics::counter!(
+            TOKENS_ISSUED, "algorithm" => algorithm.as_str(), "api" => api.to_owned()
+        );
+        c.increment(1);
+        self.issued.entry(api.into()).or_default()[slot] = Some(c);
     }
 }
 
-/// A caller may send any method name: unknown ones share one label.
-fn known_method(method: &str) -> &'static str {
-    match method {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "PATCH" => "PATCH",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        _ => "other",
-    }
+/// The method's place in [`METHODS`]: a caller may send any method name, unknown ones share
+/// one label.
+fn method_index(method: &str) -> usize {
+    METHODS[..METHODS.len() - 1]
+        .iter()
+        .position(|m| *m == method)
+        .unwrap_or(METHODS.len() - 1)
 }
 
-fn status_class(status: u16) -> &'static str {
+/// The status's place in [`STATUS_CLASSES`].
+fn status_class(status: u16) -> usize {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     }
 }
 
@@ -151,11 +203,12 @@ mod tests {
 
     #[test]
     fn labels_are_bounded() {
-        assert_eq!(known_method("BREW"), "other");
-        assert_eq!(known_method("PATCH"), "PATCH");
-        assert_eq!(status_class(204), "2xx");
-        assert_eq!(status_class(429), "4xx");
-        assert_eq!(status_class(503), "5xx");
-        assert_eq!(status_class(999), "5xx");
+        assert_eq!(METHODS[method_index("BREW")], "other");
+        assert_eq!(METHODS[method_index("PATCH")], "PATCH");
+        assert_eq!(METHODS[method_index("other")], "other");
+        assert_eq!(STATUS_CLASSES[status_class(204)], "2xx");
+        assert_eq!(STATUS_CLASSES[status_class(429)], "4xx");
+        assert_eq!(STATUS_CLASSES[status_class(503)], "5xx");
+        assert_eq!(STATUS_CLASSES[status_class(999)], "5xx");
     }
 }

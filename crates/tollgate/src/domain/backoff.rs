@@ -15,7 +15,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::clock::UnixTime;
 
@@ -155,6 +155,9 @@ pub struct Shared<K> {
     /// client that never failed takes no lock. A read racing a failure may let one request
     /// through that would have waited, which is harmless.
     empty: Vec<AtomicBool>,
+    /// How many shards are not empty: while none is, a request is heard without even hashing
+    /// its key (the hash is most of what the backoff would cost each token request).
+    occupied: AtomicUsize,
     hasher: RandomState,
 }
 
@@ -169,6 +172,7 @@ impl<K: Hash + Eq + Clone> Default for Shared<K> {
         Shared {
             shards: (0..SHARDS).map(|_| shard()).collect(),
             empty: (0..SHARDS).map(|_| AtomicBool::new(true)).collect(),
+            occupied: AtomicUsize::new(0),
             hasher: RandomState::new(),
         }
     }
@@ -186,12 +190,27 @@ impl<K: Hash + Eq + Clone> Shared<K> {
             Err(poisoned) => poisoned.into_inner(),
         };
         let out = f(&mut backoff);
-        self.empty[i].store(backoff.entries.is_empty(), Ordering::Relaxed);
+        // Shard `i`'s flag only changes under its lock, so the count stays exact.
+        let (was, is) = (
+            self.empty[i].load(Ordering::Relaxed),
+            backoff.entries.is_empty(),
+        );
+        if was != is {
+            if is {
+                self.occupied.fetch_sub(1, Ordering::Relaxed);
+            } else {
+                self.occupied.fetch_add(1, Ordering::Relaxed);
+            }
+            self.empty[i].store(is, Ordering::Relaxed);
+        }
         out
     }
 
     /// Seconds to wait before an attempt under this key is heard; 0 when it may go ahead.
     pub fn wait(&self, key: &K, limits: Limits, now: UnixTime) -> u64 {
+        if self.occupied.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
         let i = self.shard(key);
         if self.empty[i].load(Ordering::Relaxed) {
             return 0;
@@ -204,6 +223,9 @@ impl<K: Hash + Eq + Clone> Shared<K> {
     }
 
     pub fn succeed(&self, key: &K) {
+        if self.occupied.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let i = self.shard(key);
         if !self.empty[i].load(Ordering::Relaxed) {
             self.with(i, |b| b.succeed(key));
@@ -298,6 +320,7 @@ mod tests {
         let t = UnixTime(0);
         assert_eq!(b.wait(&1, limits, t), 0);
         b.fail(&1, limits, t);
+        assert_eq!(b.occupied.load(Ordering::Relaxed), 1);
         assert_eq!(b.wait(&1, limits, t), 1);
         b.fail(&1, limits, t);
         assert_eq!(b.wait(&1, limits, t), 2, "doubled");
@@ -312,5 +335,16 @@ mod tests {
         assert_eq!(b.keys(), 1);
         b.sweep(UnixTime(3600));
         assert_eq!(b.keys(), 0);
+        assert_eq!(
+            b.occupied.load(Ordering::Relaxed),
+            0,
+            "every shard empty again"
+        );
+        b.fail(&3, limits, t);
+        assert_eq!(
+            b.wait(&3, limits, t),
+            1,
+            "heard again once a shard is occupied"
+        );
     }
 }

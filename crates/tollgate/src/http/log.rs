@@ -60,9 +60,10 @@ pub async fn log_request(State(https): State<Https>, mut request: Request, next:
     let route_name = route.as_ref().map(MatchedPath::as_str);
     let mut response = crate::telemetry::traced(next.run(request), &method, route_name).await;
     set_security_headers(response.headers_mut(), https);
-    let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed = start.elapsed();
+    let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     let status = response.status().as_u16();
-    crate::metrics::request_done(route_name, method.as_str(), status, start.elapsed());
+    crate::metrics::request_done(route_name, method.as_str(), status, elapsed);
     let client_id = slot.0.get().map_or("-", String::as_str);
     let client_id = first_chars(client_id, MAX_LOGGED_ID);
     let path = first_chars(uri.path(), MAX_LOGGED_PATH);

@@ -23,7 +23,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tower_service::Service;
 
 use crate::config::EdgeConfig;
@@ -50,10 +51,12 @@ pub async fn serve(
         .max_buf_size(edge.max_header_bytes);
     let slots = Arc::new(Semaphore::new(edge.max_connections));
     let graceful = GracefulShutdown::new();
-    // Dropping the sender closes every connection still open: the deadline's last resort.
-    let (force_close, closing) = watch::channel(());
+    // Every connection's task: aborting them is the deadline's last resort. A set rather
+    // than a signal each connection listens for, which would be polled on every wake-up.
+    let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         // Beyond the bound, new connections wait in the listen backlog; those served go on.
         let slot = tokio::select! {
             biased;
@@ -81,15 +84,9 @@ pub async fn serve(
             TokioIo::new(stream),
             hyper::service::service_fn(move |r: Request<hyper::body::Incoming>| service.call(r)),
         ));
-        let mut closing = closing.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                served = connection => {
-                    if let Err(e) = served {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                }
-                _ = closing.changed() => {}
+        connections.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(slot);
         });
@@ -102,7 +99,7 @@ pub async fn serve(
             tracing::warn!(
                 "requests still running after the shutdown grace period; closing their connections"
             );
-            drop(force_close);
+            connections.abort_all();
         }
     }
     Ok(())
