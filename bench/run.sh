@@ -13,8 +13,9 @@ profile="${BENCH_PROFILE:-release}"
 if [ "$profile" = release ]; then
   cargo build --release -p tollgate --bin tollgate --example bench_hello --example bench_sign
 else
-  # The workspace's feature set, so the test build's artifacts are reused.
-  cargo build --workspace --bin tollgate --example bench_hello --example bench_sign
+  # Built as the test build builds them (examples and the binary, with the dev-dependencies'
+  # features), so after the tests this reuses their artifacts.
+  cargo test --workspace --no-run --quiet
 fi
 if ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk (Debian package)" >&2

@@ -169,7 +169,7 @@ impl Application {
         Ok(Application {
             listener,
             metrics,
-            state: AppState::new(Arc::new(tollgate), Arc::new(people)).with_limits(limits),
+            state: AppState::new(Arc::new(tollgate), Arc::new(people), limits),
             store,
             cache_refresh_interval: Duration::from_secs(config.cache_refresh_interval),
             edge: config.edge,

@@ -18,8 +18,14 @@ use crate::service::Tollgate;
 use crate::service::limits::RateLimits;
 use crate::service::people::People;
 
+/// What every handler reaches: one `Arc`, so handing it to a request (axum clones the state
+/// for each one, and the `State` extractor once more) is one reference count, not one per
+/// part; those counts are shared by every worker thread.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
     pub tollgate: Arc<Tollgate>,
     /// The administrators: console sign-in and sessions.
     pub people: Arc<People>,
@@ -29,20 +35,22 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
-    pub fn new(tollgate: Arc<Tollgate>, people: Arc<People>) -> AppState {
-        AppState {
+    pub fn new(tollgate: Arc<Tollgate>, people: Arc<People>, limits: Arc<RateLimits>) -> AppState {
+        AppState(Arc::new(Shared {
             tollgate,
             people,
             documents: Arc::default(),
-            limits: Arc::default(),
-        }
-    }
-
-    /// The rate limits as configured (the default ones otherwise).
-    pub fn with_limits(mut self, limits: Arc<RateLimits>) -> AppState {
-        self.limits = limits;
-        self
+            limits,
+        }))
     }
 }
 
