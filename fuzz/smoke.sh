@@ -13,11 +13,10 @@ SECONDS_EACH="${FUZZ_SECONDS:-25}"
 TARGETS="${FUZZ_TARGETS:-oauth_form basic_auth jws config}"
 # No AddressSanitizer: the code under test forbids `unsafe`, and ASan costs a slower build
 # and a slower run for little it could find there.
-SANITIZER=(--sanitizer none)
+BUILD=(--sanitizer none)
 # Unoptimised (the `dev` profile of fuzz/Cargo.toml): builds in a fraction of the release
 # build's time, which matters more than executions per second in a short run.
 # FUZZ_PROFILE=release for the optimised build.
-BUILD=("${SANITIZER[@]}")
 if [[ "${FUZZ_PROFILE:-dev}" == dev ]]; then
   BUILD+=(--dev)
 fi

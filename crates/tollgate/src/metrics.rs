@@ -149,32 +149,45 @@ struct Handles {
 impl Handles {
     fn latency(&mut self, route: &str, m: usize, s: usize, seconds: f64) {
         let slot = m * STATUS_CLASSES.len() + s;
-        if let Some(Some(h)) = self.latency.get(route).map(|slots| &slots[slot]) {
-            h.record(seconds);
-            return;
-        }
-        let h = ::metrics::histogram!(
-            REQUEST_DURATION,
-            "route" => route.to_owned(), "method" => METHODS[m], "status" => STATUS_CLASSES[s]
-        );
-        h.record(seconds);
-        self.latency
-            .entry(route.into())
-            .or_insert_with(|| std::array::from_fn(|_| None))[slot] = Some(h);
+        let make = || {
+            ::metrics::histogram!(
+                REQUEST_DURATION,
+                "route" => route.to_owned(), "method" => METHODS[m], "status" => STATUS_CLASSES[s]
+            )
+        };
+        with_handle(&mut self.latency, route, slot, make, |h| h.record(seconds));
     }
 
     fn issued(&mut self, algorithm: Algorithm, api: &str) {
-        let slot = algorithm as usize;
-        if let Some(Some(c)) = self.issued.get(api).map(|slots| &slots[slot]) {
-            c.increment(1);
-            return;
-        }
-        let c = ::metrics::counter!(
-            TOKENS_ISSUED, "algorithm" => algorithm.as_str(), "api" => api.to_owned()
-        );
-        c.increment(1);
-        self.issued.entry(api.into()).or_default()[slot] = Some(c);
+        let make = || {
+            ::metrics::counter!(
+                TOKENS_ISSUED, "algorithm" => algorithm.as_str(), "api" => api.to_owned()
+            )
+        };
+        with_handle(&mut self.issued, api, algorithm as usize, make, |c| {
+            c.increment(1)
+        });
     }
+}
+
+/// Uses the handle in `key`'s `slot`, registering it with `make` the first time. The lookup
+/// borrows `key`: nothing is allocated once the handle is there.
+fn with_handle<H, const N: usize>(
+    handles: &mut HashMap<Box<str>, [Option<H>; N]>,
+    key: &str,
+    slot: usize,
+    make: impl FnOnce() -> H,
+    record: impl Fn(&H),
+) {
+    if let Some(Some(h)) = handles.get(key).map(|slots| &slots[slot]) {
+        record(h);
+        return;
+    }
+    let h = make();
+    record(&h);
+    handles
+        .entry(key.into())
+        .or_insert_with(|| std::array::from_fn(|_| None))[slot] = Some(h);
 }
 
 /// The method's place in [`METHODS`]: a caller may send any method name, unknown ones share

@@ -317,7 +317,6 @@ fn parse_claims(s: &str) -> Result<Value, String> {
     }
 }
 
-/// `TOKENS/PER`; the server checks the values.
 /// A client's quota on the command line, the same for `create` and `update`.
 #[derive(Debug, clap::Args)]
 pub struct QuotaArgs {
@@ -334,6 +333,7 @@ pub struct QuotaArgs {
     pub quota_mode: String,
 }
 
+/// `TOKENS/PER`; the server checks the values.
 fn parse_quota(s: &str) -> Result<(i64, String), String> {
     let (tokens, per) = s
         .split_once('/')
